@@ -1,0 +1,112 @@
+/**
+ * Every error the wire layer can raise. Each class sets `name` and a stable
+ * `code`; callers branch on `code`, never on the message text. The codes a
+ * user can see are listed in README.md and docs/protocol.md.
+ */
+
+export type WispErrorCode =
+  | 'ERR_WISP_TRUNCATED'
+  | 'ERR_WISP_UNKNOWN_TYPE'
+  | 'ERR_WISP_TRAILING_BYTES'
+  | 'ERR_WISP_STREAM_ID'
+  | 'ERR_WISP_STREAM_TYPE'
+  | 'ERR_WISP_PORT'
+  | 'ERR_WISP_HOSTNAME'
+  | 'ERR_WISP_TOO_LARGE'
+  | 'ERR_WISP_INFO';
+
+export type NoiseErrorCode =
+  | 'ERR_NOISE_PROTOCOL_NAME'
+  | 'ERR_NOISE_STATE'
+  | 'ERR_NOISE_KEY'
+  | 'ERR_NOISE_MESSAGE_LENGTH'
+  | 'ERR_NOISE_DECRYPT'
+  | 'ERR_NOISE_NONCE_EXHAUSTED';
+
+export type TunnelErrorCode =
+  | 'ERR_TUNNEL_HELLO'
+  | 'ERR_TUNNEL_VERSION'
+  | 'ERR_TUNNEL_MESSAGE_KIND'
+  | 'ERR_TUNNEL_TRUNCATED'
+  | 'ERR_TUNNEL_TOO_LARGE'
+  | 'ERR_TUNNEL_REPLAY'
+  | 'ERR_TUNNEL_OUT_OF_ORDER'
+  | 'ERR_TUNNEL_TAMPERED'
+  | 'ERR_TUNNEL_SEQUENCE_EXHAUSTED'
+  | 'ERR_TUNNEL_STATE';
+
+export type FetchHeadErrorCode =
+  | 'ERR_FETCH_HEAD_TRUNCATED'
+  | 'ERR_FETCH_HEAD_TOO_LARGE'
+  | 'ERR_FETCH_HEAD_TOO_MANY_HEADERS'
+  | 'ERR_FETCH_HEAD_INVALID';
+
+export type SchemaErrorCode = 'ERR_SCHEMA_JSON' | 'ERR_SCHEMA_TOO_LARGE' | 'ERR_SCHEMA_INVALID';
+
+export type ProtocolErrorCode =
+  WispErrorCode | NoiseErrorCode | TunnelErrorCode | FetchHeadErrorCode | SchemaErrorCode;
+
+/** Base class of every error raised by protocol/. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  readonly code: ProtocolErrorCode;
+  constructor(code: ProtocolErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** A Wisp packet could not be encoded or decoded. */
+export class WispError extends ProtocolError {
+  override name = 'WispError';
+  declare readonly code: WispErrorCode;
+  constructor(code: WispErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** The Noise handshake or a Noise cipher state failed. */
+export class NoiseError extends ProtocolError {
+  override name = 'NoiseError';
+  declare readonly code: NoiseErrorCode;
+  constructor(code: NoiseErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** A tunnel message (HELLO, handshake or sealed frame) was rejected. */
+export class TunnelError extends ProtocolError {
+  override name = 'TunnelError';
+  declare readonly code: TunnelErrorCode;
+  constructor(code: TunnelErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** An HTTP request or response head of a fetch stream was rejected. */
+export class FetchHeadError extends ProtocolError {
+  override name = 'FetchHeadError';
+  declare readonly code: FetchHeadErrorCode;
+  constructor(code: FetchHeadErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/**
+ * A JSON message (PeerJS signaling or matchmaking) did not match its schema.
+ * `path` names the offending field, e.g. `payload.sdp`.
+ */
+export class SchemaError extends ProtocolError {
+  override name = 'SchemaError';
+  declare readonly code: SchemaErrorCode;
+  readonly path: string;
+  constructor(code: SchemaErrorCode, message: string, path = '') {
+    super(code, message);
+    this.path = path;
+  }
+}
+
+/** True when `err` is one of our typed protocol errors (used by fuzz tests and servers). */
+export function isProtocolError(err: unknown): err is ProtocolError {
+  return err instanceof ProtocolError;
+}
