@@ -1,0 +1,420 @@
+/**
+ * JSON shapes of the signaling server's HTTP API: volunteer polls, consumer matches, error
+ * bodies, and `GET {path}v1/config`. Each parser takes already-parsed JSON (`unknown`, see
+ * `parseJsonBody`) and returns a fresh typed value holding only the known fields, or throws
+ * `SchemaError` with `path` naming the field. Unknown fields are ignored, so an older peer can
+ * talk to a newer one. The server checks what it receives and clients check what they get
+ * back: a compromised or broken server must not crash a volunteer's tab either.
+ */
+import { parseJsonText } from './json-text.ts';
+import { MAX_SIGNALING_MESSAGE_BYTES, MAX_TUNNEL_MESSAGE_BYTES } from './limits.ts';
+import {
+  isValidPeerId,
+  isValidToken,
+  MAX_PEER_ID_LENGTH,
+  MAX_TOKEN_LENGTH,
+} from './peerjs-messages.ts';
+import {
+  childPath,
+  expectArray,
+  expectInteger,
+  expectOneOf,
+  expectRecord,
+  expectString,
+  expectStringWhere,
+  invalid,
+  readField,
+} from './schema-fields.ts';
+
+/**
+ * How reachable a peer is, as Snowflake's broker sorts them: a restricted (or unknown) NAT on
+ * both ends rarely connects, so such consumers only get unrestricted volunteers.
+ */
+export const NAT_TYPES = ['unrestricted', 'restricted', 'unknown'] as const;
+export type NatType = (typeof NAT_TYPES)[number];
+
+export const VOLUNTEER_KINDS = ['browser', 'node'] as const;
+export type VolunteerKind = (typeof VOLUNTEER_KINDS)[number];
+
+/** Error codes of a matchmaking error body, each with the HTTP status it is sent with. */
+export const MATCHMAKING_ERRORS = [
+  ['bad-request', 400],
+  ['unauthorized', 401],
+  ['not-found', 404],
+  ['method-not-allowed', 405],
+  ['too-large', 413],
+  ['rate-limited', 429],
+  ['internal', 500],
+  ['no-volunteers', 503],
+] as const;
+export type MatchmakingErrorCode = (typeof MATCHMAKING_ERRORS)[number][0];
+export const MATCHMAKING_ERROR_CODES: readonly MatchmakingErrorCode[] = MATCHMAKING_ERRORS.map(
+  ([code]) => code,
+);
+
+export function matchmakingErrorStatus(code: MatchmakingErrorCode): number {
+  const entry = MATCHMAKING_ERRORS.find(([known]) => known === code);
+  return entry === undefined ? 500 : entry[1];
+}
+
+/** Most consumers one volunteer serves at once. */
+export const MAX_VOLUNTEER_SLOTS = 64;
+/** Most volunteers one consumer asks for in one match. */
+export const MAX_MATCH_COUNT = 8;
+export const MAX_EGRESSES = 32;
+export const MAX_EGRESS_ID_LENGTH = 64;
+export const MAX_EGRESS_URL_LENGTH = 2048;
+export const MAX_ICE_SERVERS = 16;
+export const MAX_ICE_URLS = 8;
+/** Longest ICE URL, username or credential (TURN REST credentials are about 100 characters). */
+export const MAX_ICE_TEXT_LENGTH = 512;
+export const MAX_ERROR_MESSAGE_LENGTH = 1024;
+/** Longest wait a server may announce (long polls, alive timeout): one hour. */
+export const MAX_ANNOUNCED_TIMEOUT_MS = 3_600_000;
+
+export interface VolunteerPollRequest {
+  readonly id: string;
+  readonly token: string;
+  readonly slots: number;
+  readonly nat: NatType;
+  readonly kind: VolunteerKind;
+  readonly pool?: string;
+}
+
+export interface VolunteerMatch {
+  /** The consumer's PeerJS id; the volunteer accepts a connection from this id only. */
+  readonly consumer: string;
+  /** The consumer's country, for the volunteer's globe. */
+  readonly cc: string;
+}
+
+export interface VolunteerPollResponse {
+  readonly match: VolunteerMatch | null;
+}
+
+export interface ConsumerMatchRequest {
+  readonly id: string;
+  readonly token: string;
+  readonly count: number;
+  readonly nat: NatType;
+  readonly pool?: string;
+}
+
+export interface VolunteerRef {
+  readonly id: string;
+}
+
+export interface EgressInfo {
+  readonly id: string;
+  /** Base URL; volunteers append `tunnel/`, standard Wisp clients `wisp/`. */
+  readonly url: string;
+  /** The egress's static X25519 key for Noise NK, unpadded base64url. */
+  readonly publicKey: string;
+}
+
+export interface ConsumerMatchResponse {
+  readonly volunteers: readonly VolunteerRef[];
+  readonly egresses: readonly EgressInfo[];
+}
+
+export interface MatchmakingError {
+  readonly error: MatchmakingErrorCode;
+  readonly message?: string;
+}
+
+/** Assignable to the DOM's `RTCIceServer`, hence mutable arrays. */
+export interface IceServer {
+  readonly urls: string | string[];
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+/** What a client needs to size its own buffers and timers to the server's. */
+export interface SignalingLimits {
+  /** Largest tunnel message (one data-channel message), at most `MAX_TUNNEL_MESSAGE_BYTES`. */
+  readonly maxTunnelMessageBytes: number;
+  /** Largest PeerJS message or matchmaking body the server accepts. */
+  readonly maxSignalingMessageBytes: number;
+  /** Largest `count` of a consumer match. */
+  readonly maxConsumerVolunteers: number;
+  /** Largest `slots` of a volunteer poll. */
+  readonly maxVolunteerSlots: number;
+  /** How long the server holds a volunteer poll open. */
+  readonly pollTimeoutMs: number;
+  /** How long the server holds a consumer match open. */
+  readonly matchTimeoutMs: number;
+  /** Silence after which a PeerJS id is freed; heartbeats must come more often. */
+  readonly aliveTimeoutMs: number;
+}
+
+export interface SignalingConfig {
+  readonly iceServers: IceServer[];
+  readonly egresses: readonly EgressInfo[];
+  readonly limits: SignalingLimits;
+  /** The caller's country, `??` when unknown. */
+  readonly country: string;
+}
+
+const COUNTRY = /^(?:[A-Z]{2}|\?\?)$/;
+/** A private pool tag: 32 bytes (a hash of the passphrase) in lowercase hex. */
+const POOL = /^[0-9a-f]{64}$/;
+const EGRESS_ID = /^[A-Za-z0-9._-]+$/;
+/** 32 bytes in unpadded base64url; the last character carries two bits, the rest zero. */
+const PUBLIC_KEY = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+const ICE_URL = /^(?:stun|stuns|turn|turns):[^\s]+$/;
+const TURN_URL = /^turns?:/;
+
+/** ISO 3166-1 alpha-2 shape (two uppercase letters) or `??` for unknown. */
+export function isCountryCode(cc: string): boolean {
+  return COUNTRY.test(cc);
+}
+
+export function isPoolTag(pool: string): boolean {
+  return POOL.test(pool);
+}
+
+/**
+ * A `ws:` or `wss:` URL in canonical form (exactly what `new URL(url).href` prints), with a
+ * path ending in `/` and no credentials, query or fragment. Canonical, so one egress has one
+ * spelling and the text shown is the text dialled.
+ */
+export function isEgressUrl(url: string): boolean {
+  if (url.length > MAX_EGRESS_URL_LENGTH) return false;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  return (
+    (parsed.protocol === 'ws:' || parsed.protocol === 'wss:') &&
+    parsed.href === url &&
+    parsed.username === '' &&
+    parsed.password === '' &&
+    !url.includes('?') &&
+    !url.includes('#') &&
+    url.endsWith('/')
+  );
+}
+
+/** Parses a request or response body: size checked before `JSON.parse`. */
+export function parseJsonBody(text: string): unknown {
+  return parseJsonText(text, MAX_SIGNALING_MESSAGE_BYTES, 'body');
+}
+
+export function parseVolunteerPollRequest(body: unknown): VolunteerPollRequest {
+  const record = expectRecord(body, '');
+  const request = {
+    id: expectId(readField(record, 'id'), 'id'),
+    token: expectToken(readField(record, 'token')),
+    slots: expectInteger(readField(record, 'slots'), 'slots', 0, MAX_VOLUNTEER_SLOTS),
+    nat: expectOneOf(readField(record, 'nat'), 'nat', NAT_TYPES),
+    kind: expectOneOf(readField(record, 'kind'), 'kind', VOLUNTEER_KINDS),
+  };
+  const pool = readPool(record);
+  return pool === undefined ? request : { ...request, pool };
+}
+
+export function parseVolunteerPollResponse(body: unknown): VolunteerPollResponse {
+  const record = expectRecord(body, '');
+  const match = readField(record, 'match');
+  if (match === null) return { match: null };
+  const fields = expectRecord(match, 'match');
+  return {
+    match: {
+      consumer: expectId(readField(fields, 'consumer'), 'match.consumer'),
+      cc: expectCountry(readField(fields, 'cc'), 'match.cc'),
+    },
+  };
+}
+
+export function parseConsumerMatchRequest(body: unknown): ConsumerMatchRequest {
+  const record = expectRecord(body, '');
+  const request = {
+    id: expectId(readField(record, 'id'), 'id'),
+    token: expectToken(readField(record, 'token')),
+    count: expectInteger(readField(record, 'count'), 'count', 1, MAX_MATCH_COUNT),
+    nat: expectOneOf(readField(record, 'nat'), 'nat', NAT_TYPES),
+  };
+  const pool = readPool(record);
+  return pool === undefined ? request : { ...request, pool };
+}
+
+/** A match holds at least one volunteer; "none" is an error body (`no-volunteers`). */
+export function parseConsumerMatchResponse(body: unknown): ConsumerMatchResponse {
+  const record = expectRecord(body, '');
+  const items = expectArray(readField(record, 'volunteers'), 'volunteers', 1, MAX_MATCH_COUNT);
+  const volunteers = items.map((item, index): VolunteerRef => {
+    const path = childPath('volunteers', index);
+    return { id: expectId(readField(expectRecord(item, path), 'id'), childPath(path, 'id')) };
+  });
+  rejectDuplicates(
+    volunteers.map((volunteer) => volunteer.id),
+    'volunteers',
+  );
+  return { volunteers, egresses: readEgresses(record) };
+}
+
+export function parseMatchmakingError(body: unknown): MatchmakingError {
+  const record = expectRecord(body, '');
+  const error = expectOneOf(readField(record, 'error'), 'error', MATCHMAKING_ERROR_CODES);
+  const message = readField(record, 'message');
+  if (message === undefined) return { error };
+  return {
+    error,
+    message: expectString(message, 'message', {
+      minLength: 0,
+      maxLength: MAX_ERROR_MESSAGE_LENGTH,
+    }),
+  };
+}
+
+export function parseEgressInfo(value: unknown, path = ''): EgressInfo {
+  const record = expectRecord(value, path);
+  return {
+    id: expectString(readField(record, 'id'), childPath(path, 'id'), {
+      minLength: 1,
+      maxLength: MAX_EGRESS_ID_LENGTH,
+      pattern: EGRESS_ID,
+      describe: 'letters, digits, ".", "_" or "-"',
+    }),
+    url: expectStringWhere(
+      readField(record, 'url'),
+      childPath(path, 'url'),
+      isEgressUrl,
+      'a canonical ws: or wss: URL ending in "/", without credentials, query or fragment',
+    ),
+    publicKey: expectString(readField(record, 'publicKey'), childPath(path, 'publicKey'), {
+      minLength: 43,
+      maxLength: 43,
+      pattern: PUBLIC_KEY,
+      describe: '32 bytes in canonical unpadded base64url',
+    }),
+  };
+}
+
+export function parseSignalingConfig(body: unknown): SignalingConfig {
+  const record = expectRecord(body, '');
+  const servers = expectArray(readField(record, 'iceServers'), 'iceServers', 0, MAX_ICE_SERVERS);
+  return {
+    iceServers: servers.map((server, index) =>
+      parseIceServer(server, childPath('iceServers', index)),
+    ),
+    egresses: readEgresses(record),
+    limits: parseLimits(readField(record, 'limits')),
+    country: expectCountry(readField(record, 'country'), 'country'),
+  };
+}
+
+function parseIceServer(value: unknown, path: string): IceServer {
+  const record = expectRecord(value, path);
+  const urlsPath = childPath(path, 'urls');
+  const rawUrls = readField(record, 'urls');
+  const urls =
+    typeof rawUrls === 'string'
+      ? expectIceUrl(rawUrls, urlsPath)
+      : expectArray(rawUrls, urlsPath, 1, MAX_ICE_URLS).map((url, index) =>
+          expectIceUrl(url, childPath(urlsPath, index)),
+        );
+  const username = readOptionalIceText(record, 'username', path);
+  const credential = readOptionalIceText(record, 'credential', path);
+  // RTCPeerConnection throws on a TURN server without both, which would stop every peer.
+  const turn = (typeof urls === 'string' ? [urls] : urls).some((url) => TURN_URL.test(url));
+  if (turn && (username === undefined || credential === undefined)) {
+    throw invalid(
+      childPath(path, username === undefined ? 'username' : 'credential'),
+      'is required for a TURN server',
+    );
+  }
+  return {
+    urls,
+    ...(username === undefined ? {} : { username }),
+    ...(credential === undefined ? {} : { credential }),
+  };
+}
+
+function expectIceUrl(value: unknown, path: string): string {
+  return expectString(value, path, {
+    minLength: 1,
+    maxLength: MAX_ICE_TEXT_LENGTH,
+    pattern: ICE_URL,
+    describe: 'a stun:, stuns:, turn: or turns: URL',
+  });
+}
+
+function readOptionalIceText(record: object, key: string, path: string): string | undefined {
+  const value = readField(record, key);
+  if (value === undefined) return undefined;
+  return expectString(value, childPath(path, key), {
+    minLength: 0,
+    maxLength: MAX_ICE_TEXT_LENGTH,
+  });
+}
+
+function parseLimits(value: unknown): SignalingLimits {
+  const record = expectRecord(value, 'limits');
+  const limit = (key: string, max: number): number =>
+    expectInteger(readField(record, key), childPath('limits', key), 1, max);
+  return {
+    maxTunnelMessageBytes: limit('maxTunnelMessageBytes', MAX_TUNNEL_MESSAGE_BYTES),
+    maxSignalingMessageBytes: limit('maxSignalingMessageBytes', MAX_SIGNALING_MESSAGE_BYTES),
+    maxConsumerVolunteers: limit('maxConsumerVolunteers', MAX_MATCH_COUNT),
+    maxVolunteerSlots: limit('maxVolunteerSlots', MAX_VOLUNTEER_SLOTS),
+    pollTimeoutMs: limit('pollTimeoutMs', MAX_ANNOUNCED_TIMEOUT_MS),
+    matchTimeoutMs: limit('matchTimeoutMs', MAX_ANNOUNCED_TIMEOUT_MS),
+    aliveTimeoutMs: limit('aliveTimeoutMs', MAX_ANNOUNCED_TIMEOUT_MS),
+  };
+}
+
+function readEgresses(record: object): readonly EgressInfo[] {
+  const items = expectArray(readField(record, 'egresses'), 'egresses', 0, MAX_EGRESSES);
+  const egresses = items.map((item, index) => parseEgressInfo(item, childPath('egresses', index)));
+  // A consumer names its egress by id in HELLO; two entries with one id would be ambiguous.
+  rejectDuplicates(
+    egresses.map((egress) => egress.id),
+    'egresses',
+  );
+  return egresses;
+}
+
+function rejectDuplicates(ids: readonly string[], path: string): void {
+  const seen = new Set<string>();
+  ids.forEach((id, index) => {
+    if (seen.has(id))
+      throw invalid(childPath(childPath(path, index), 'id'), 'repeats an earlier id');
+    seen.add(id);
+  });
+}
+
+function readPool(record: object): string | undefined {
+  const pool = readField(record, 'pool');
+  if (pool === undefined) return undefined;
+  return expectString(pool, 'pool', {
+    minLength: 64,
+    maxLength: 64,
+    pattern: POOL,
+    describe: '64 lowercase hex digits',
+  });
+}
+
+function expectId(value: unknown, path: string): string {
+  return expectStringWhere(
+    value,
+    path,
+    isValidPeerId,
+    `a PeerJS id (1 to ${MAX_PEER_ID_LENGTH} characters)`,
+  );
+}
+
+function expectToken(value: unknown): string {
+  return expectStringWhere(
+    value,
+    'token',
+    isValidToken,
+    `1 to ${MAX_TOKEN_LENGTH} printable ASCII characters without spaces`,
+  );
+}
+
+function expectCountry(value: unknown, path: string): string {
+  return expectStringWhere(value, path, isCountryCode, 'two uppercase letters or "??"');
+}
