@@ -1,0 +1,238 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bytesToHex, hexToBytes } from '../bytes.ts';
+import { NoiseError, TunnelError } from '../errors.ts';
+import { MAX_TUNNEL_MESSAGE_BYTES } from '../limits.ts';
+import { CipherState } from '../noise/cipher-state.ts';
+import { generateKeyPair, keyPairFromSecret } from '../noise/crypto-suite.ts';
+import {
+  MAX_HANDSHAKE_PAYLOAD_BYTES,
+  TunnelInitiator,
+  TunnelResponder,
+} from '../tunnel-handshake.ts';
+import { decodeHello, encodeHello, isValidEgressId } from '../tunnel-hello.ts';
+import { tunnelMessageKind } from '../tunnel-message.ts';
+import { FRAME_OVERHEAD_BYTES, MAX_FRAME_PACKET_BYTES, TunnelSession } from '../tunnel-session.ts';
+
+function expectCode(fn: () => unknown, code: string): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, `expected ${code}`).toBeInstanceOf(Error);
+  expect((caught as { code?: unknown }).code).toBe(code);
+}
+
+const egressKey = keyPairFromSecret(
+  hexToBytes('4a3acbfdb163dec651dfa3194dece676d437029c62a408b4c5ea9114246e4893'),
+);
+
+function connect(): { consumer: TunnelSession; egress: TunnelSession } {
+  const initiator = new TunnelInitiator(egressKey.publicKey);
+  const responder = new TunnelResponder(egressKey);
+  responder.readInit(initiator.writeInit());
+  const { response, session: egress } = responder.writeResponse();
+  const { session: consumer } = initiator.readResponse(response);
+  return { consumer, egress };
+}
+
+describe('HELLO', () => {
+  it('has the documented layout', () => {
+    expect(bytesToHex(encodeHello('eu-1'))).toBe('01010465752d31');
+    expect(decodeHello(hexToBytes('01010465752d31'))).toEqual({ version: 1, egressId: 'eu-1' });
+  });
+
+  it('round-trips every valid egress id', () => {
+    const id = fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/);
+    fc.assert(
+      fc.property(id, (egressId) => {
+        expect(decodeHello(encodeHello(egressId)).egressId).toBe(egressId);
+      }),
+    );
+  });
+
+  it('refuses ids that are not in the id alphabet', () => {
+    for (const bad of ['', 'a b', 'x'.repeat(65), 'ünï', 'wss://evil/', 'a/b']) {
+      expect(isValidEgressId(bad)).toBe(false);
+      expect(() => encodeHello(bad)).toThrow(RangeError);
+    }
+    expectCode(() => decodeHello(hexToBytes('0101022f2f')), 'ERR_TUNNEL_HELLO');
+    expectCode(() => decodeHello(hexToBytes('010100')), 'ERR_TUNNEL_HELLO');
+  });
+
+  it('refuses other kinds, versions, truncation and trailing bytes', () => {
+    expectCode(() => decodeHello(new Uint8Array(0)), 'ERR_TUNNEL_TRUNCATED');
+    expectCode(() => decodeHello(hexToBytes('01')), 'ERR_TUNNEL_TRUNCATED');
+    expectCode(() => decodeHello(hexToBytes('01020165')), 'ERR_TUNNEL_VERSION');
+    expectCode(() => decodeHello(hexToBytes('0101056575')), 'ERR_TUNNEL_TRUNCATED');
+    expectCode(() => decodeHello(hexToBytes('010101657500')), 'ERR_TUNNEL_HELLO');
+    expectCode(() => decodeHello(hexToBytes('04010165')), 'ERR_TUNNEL_MESSAGE_KIND');
+    expectCode(() => decodeHello(hexToBytes('ff')), 'ERR_TUNNEL_MESSAGE_KIND');
+    expectCode(
+      () => decodeHello(new Uint8Array(MAX_TUNNEL_MESSAGE_BYTES + 1).fill(1)),
+      'ERR_TUNNEL_TOO_LARGE',
+    );
+  });
+});
+
+describe('handshake', () => {
+  it('establishes sessions that talk both ways, with payloads', () => {
+    const initiator = new TunnelInitiator(egressKey.publicKey);
+    const responder = new TunnelResponder(egressKey);
+    const init = initiator.writeInit(hexToBytes('c0ffee'));
+    expect(tunnelMessageKind(init)).toBe('handshake-init');
+    expect(init.length).toBe(2 + 32 + 3 + 16);
+    expect(bytesToHex(responder.readInit(init))).toBe('c0ffee');
+    const { response, session: egress } = responder.writeResponse(hexToBytes('beef'));
+    expect(tunnelMessageKind(response)).toBe('handshake-response');
+    expect(response.length).toBe(1 + 32 + 2 + 16);
+    const { session: consumer, payload } = initiator.readResponse(response);
+    expect(bytesToHex(payload)).toBe('beef');
+    expect(egress.open(consumer.seal(hexToBytes('0102'))).packet).toEqual(hexToBytes('0102'));
+    expect(consumer.open(egress.seal(hexToBytes('0304'))).packet).toEqual(hexToBytes('0304'));
+  });
+
+  it('fails when the consumer pinned another egress key', () => {
+    const initiator = new TunnelInitiator(generateKeyPair().publicKey);
+    const responder = new TunnelResponder(egressKey);
+    let caught: unknown;
+    try {
+      responder.readInit(initiator.writeInit());
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(NoiseError);
+    expect((caught as NoiseError).code).toBe('ERR_NOISE_DECRYPT');
+  });
+
+  it('fails when a relay alters the response', () => {
+    const initiator = new TunnelInitiator(egressKey.publicKey);
+    const responder = new TunnelResponder(egressKey);
+    responder.readInit(initiator.writeInit());
+    const { response } = responder.writeResponse();
+    response[5] = (response[5] ?? 0) ^ 1;
+    expectCode(() => initiator.readResponse(response), 'ERR_NOISE_DECRYPT');
+  });
+
+  it('refuses other versions, out-of-turn calls and oversized payloads', () => {
+    const init = new TunnelInitiator(egressKey.publicKey).writeInit();
+    init[1] = 2;
+    expectCode(() => new TunnelResponder(egressKey).readInit(init), 'ERR_TUNNEL_VERSION');
+    expectCode(
+      () => new TunnelResponder(egressKey).readInit(hexToBytes('02')),
+      'ERR_TUNNEL_TRUNCATED',
+    );
+    expectCode(() => new TunnelResponder(egressKey).writeResponse(), 'ERR_TUNNEL_STATE');
+    const initiator = new TunnelInitiator(egressKey.publicKey);
+    expectCode(() => initiator.readResponse(hexToBytes('03')), 'ERR_TUNNEL_STATE');
+    initiator.writeInit();
+    expectCode(() => initiator.writeInit(), 'ERR_TUNNEL_STATE');
+    expect(() =>
+      new TunnelInitiator(egressKey.publicKey).writeInit(
+        new Uint8Array(MAX_HANDSHAKE_PAYLOAD_BYTES + 1),
+      ),
+    ).toThrow(RangeError);
+  });
+
+  it('binds the prologue: a plain Noise NK initiator cannot complete it', async () => {
+    const { HandshakeState } = await import('../noise/handshake-state.ts');
+    const plain = new HandshakeState({
+      protocolName: 'Noise_NK_25519_ChaChaPoly_SHA256',
+      initiator: true,
+      rs: egressKey.publicKey,
+    });
+    const msg = plain.writeMessage(new Uint8Array(0));
+    const init = new Uint8Array([0x02, 0x01, ...msg]);
+    expectCode(() => new TunnelResponder(egressKey).readInit(init), 'ERR_NOISE_DECRYPT');
+  });
+});
+
+describe('frames', () => {
+  it('number frames and carry cumulative acks', () => {
+    const { consumer, egress } = connect();
+    const f0 = consumer.seal(hexToBytes('aa'));
+    const f1 = consumer.seal(hexToBytes('bb'));
+    expect(consumer.sentCount).toBe(2);
+    expect(bytesToHex(f0.subarray(0, 5))).toBe('0400000000');
+    expect(bytesToHex(f1.subarray(0, 5))).toBe('0401000000');
+    expect(f0.length).toBe(1 + FRAME_OVERHEAD_BYTES);
+    expect(egress.open(f0)).toMatchObject({ seq: 0, ack: 0 });
+    expect(egress.open(f1)).toMatchObject({ seq: 1, ack: 0 });
+    const back = egress.seal(new Uint8Array(0));
+    expect(consumer.open(back)).toMatchObject({ seq: 0, ack: 2, packet: new Uint8Array(0) });
+    expect(consumer.peerAck).toBe(2);
+    expect(egress.receivedCount).toBe(2);
+  });
+
+  it('fill one 16 KiB message at most', () => {
+    const { consumer, egress } = connect();
+    const big = new Uint8Array(MAX_FRAME_PACKET_BYTES).fill(7);
+    const frame = consumer.seal(big);
+    expect(frame.length).toBe(MAX_TUNNEL_MESSAGE_BYTES);
+    expect(egress.open(frame).packet).toEqual(big);
+    expect(() => consumer.seal(new Uint8Array(MAX_FRAME_PACKET_BYTES + 1))).toThrow(RangeError);
+  });
+
+  it('reject replayed, reordered and tampered frames and stay usable', () => {
+    const { consumer, egress } = connect();
+    const f0 = consumer.seal(hexToBytes('00'));
+    const f1 = consumer.seal(hexToBytes('01'));
+    const f2 = consumer.seal(hexToBytes('02'));
+    expectCode(() => egress.open(f1), 'ERR_TUNNEL_OUT_OF_ORDER');
+    egress.open(f0);
+    expectCode(() => egress.open(f0), 'ERR_TUNNEL_REPLAY');
+    const forged = f1.slice();
+    forged[forged.length - 1] = (forged[forged.length - 1] ?? 0) ^ 0x80;
+    expectCode(() => egress.open(forged), 'ERR_TUNNEL_TAMPERED');
+    const relabelled = f2.slice();
+    relabelled[1] = 1; // claims to be frame 1: the header is authenticated
+    expectCode(() => egress.open(relabelled), 'ERR_TUNNEL_TAMPERED');
+    expect(egress.open(f1).packet).toEqual(hexToBytes('01'));
+    expect(egress.open(f2).packet).toEqual(hexToBytes('02'));
+    expectCode(() => egress.open(hexToBytes('0400000000')), 'ERR_TUNNEL_TRUNCATED');
+    expectCode(() => egress.open(hexToBytes('01')), 'ERR_TUNNEL_MESSAGE_KIND');
+  });
+
+  it('reject frames that ack more than was sent', () => {
+    const k1 = new Uint8Array(32).fill(1);
+    const k2 = new Uint8Array(32).fill(2);
+    const keyed = (key: Uint8Array): CipherState => {
+      const c = new CipherState();
+      c.initializeKey(key);
+      return c;
+    };
+    const a = new TunnelSession(keyed(k1), keyed(k2));
+    const aClone = new TunnelSession(keyed(k1), keyed(k2));
+    const b = new TunnelSession(keyed(k2), keyed(k1));
+    for (let i = 0; i < 3; i++) b.open(aClone.seal(new Uint8Array(0)));
+    expectCode(() => a.open(b.seal(new Uint8Array(0))), 'ERR_TUNNEL_ACK');
+  });
+
+  it('deliver any interleaving of packets in order (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 64 })), { maxLength: 40 }),
+        (script) => {
+          const { consumer, egress } = connect();
+          for (const [fromConsumer, packet] of script) {
+            const [from, to] = fromConsumer ? [consumer, egress] : [egress, consumer];
+            const opened = to.open(from.seal(packet));
+            expect(opened.packet).toEqual(packet);
+            expect(opened.ack).toBe(from.receivedCount);
+          }
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('errors', () => {
+  it('are typed with stable codes', () => {
+    const err = new TunnelError('ERR_TUNNEL_REPLAY', 'x');
+    expect(err.name).toBe('TunnelError');
+    expect(err.code).toBe('ERR_TUNNEL_REPLAY');
+  });
+});
