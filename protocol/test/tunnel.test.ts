@@ -12,6 +12,7 @@ import {
 } from '../tunnel-handshake.ts';
 import { decodeHello, encodeHello, isValidEgressId } from '../tunnel-hello.ts';
 import { tunnelMessageKind } from '../tunnel-message.ts';
+import { encodeWispPacket } from '../wisp-codec.ts';
 import { FRAME_OVERHEAD_BYTES, MAX_FRAME_PACKET_BYTES, TunnelSession } from '../tunnel-session.ts';
 
 function expectCode(fn: () => unknown, code: string): void {
@@ -226,6 +227,54 @@ describe('frames', () => {
       ),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('worked example in docs/protocol.md', () => {
+  it('produces exactly the documented bytes', () => {
+    const egress = keyPairFromSecret(hexToBytes('01'.repeat(32)));
+    expect(bytesToHex(egress.publicKey)).toBe(
+      'a4e09292b651c278b9772c569f5fa9bb13d906b46ab68c9df9dc2b4409f8a209',
+    );
+    expect(bytesToHex(encodeHello('local'))).toBe('0101056c6f63616c');
+    const initiator = new TunnelInitiator(egress.publicKey, {
+      ephemeral: keyPairFromSecret(hexToBytes('02'.repeat(32))),
+    });
+    const responder = new TunnelResponder(egress, {
+      ephemeral: keyPairFromSecret(hexToBytes('03'.repeat(32))),
+    });
+    const init = initiator.writeInit();
+    expect(bytesToHex(init)).toBe(
+      '0201ce8d3ad1ccb633ec7b70c17814a5c76ecd029685050d344745ba05870e587d595f7e06dc0ae0cbb453b033dc30e900e8',
+    );
+    responder.readInit(init);
+    const { response, session: egressSession } = responder.writeResponse();
+    expect(bytesToHex(response)).toBe(
+      '035dfedd3b6bd47f6fa28ee15d969d5bb0ea53774d488bdaf9df1c6e0124b3ef224bb3ccc4658792abd40f6394066a2c95',
+    );
+    const { session } = initiator.readResponse(response);
+    expect(bytesToHex(initiator.handshakeHash)).toBe(
+      'f7387f9fa051108e945b862c9e3609ad3ba4d84c43491a7bbaecda466097cc39',
+    );
+    const connect = encodeWispPacket({
+      type: 'connect',
+      streamId: 1,
+      streamType: 'tcp',
+      port: 80,
+      hostname: 'example.com',
+    });
+    expect(bytesToHex(connect)).toBe('01010000000150006578616d706c652e636f6d');
+    const frame = session.seal(connect);
+    expect(bytesToHex(frame)).toBe(
+      '04000000004d7817d6412de7041ea1ff15dcd16429235e286eed7eeb98ac86696965ea16c8fa9627486a60cc',
+    );
+    expect(egressSession.open(frame).packet).toEqual(connect);
+    const credit = encodeWispPacket({ type: 'continue', streamId: 1, bufferRemaining: 128 });
+    const back = egressSession.seal(credit);
+    expect(bytesToHex(back)).toBe(
+      '04000000003c45fe30c6bfb15c06dddfe56a4e672c691e7ad48164f2e2802b33feaa',
+    );
+    expect(session.open(back)).toEqual({ seq: 0, ack: 1, packet: credit });
   });
 });
 
