@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
+// Unit, property, fuzz and integration tests. End-to-end tests (`*.e2e.test.ts`)
+// need WebRTC and Chromium and run in a network namespace: vitest.e2e.config.ts.
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
+    exclude: ['node_modules/**', 'dist/**', '**/*.e2e.test.ts'],
     testTimeout: 60_000,
   },
 });
