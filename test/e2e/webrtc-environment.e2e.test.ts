@@ -36,10 +36,13 @@ describe('the e2e network namespace', () => {
     });
     const channel = a.createDataChannel('probe');
     channel.onopen = () => channel.send('hello over the veth pair');
-    await a.setLocalDescription();
-    await b.setRemoteDescription(a.localDescription);
-    await b.setLocalDescription();
-    await a.setRemoteDescription(b.localDescription);
+    // The polyfill types these as `any`.
+    const offer = (await a.createOffer()) as RTCSessionDescriptionInit;
+    await a.setLocalDescription(offer);
+    await b.setRemoteDescription(offer);
+    const answer = (await b.createAnswer()) as RTCSessionDescriptionInit;
+    await b.setLocalDescription(answer);
+    await a.setRemoteDescription(answer);
     expect(await received).toBe('hello over the veth pair');
     expect(candidates.some((c) => VETH.test(c))).toBe(true);
     a.close();
