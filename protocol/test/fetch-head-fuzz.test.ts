@@ -21,33 +21,14 @@ import {
 import type { FetchRequestHead, FetchResponseHead } from '../fetch-head.ts';
 import { MAX_FETCH_HEAD_BYTES } from '../limits.ts';
 import { requestHead, responseHead } from './fetch-head-arbitraries.ts';
-import { fuzz, mutate, prng, randomBytes, randomInt } from './fuzz-helpers.ts';
+import { fuzz, mutate, pick, prng, randomBytes, randomInt, withoutStacks } from './fuzz-helpers.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0xfe7c4);
 const RUNS = 100_000;
 
 type Rand = () => number;
 
-/**
- * Capturing a stack costs microseconds per throw, and most fuzz inputs throw; a failure is
- * reported by seed and input anyway.
- */
-function withoutStacks<T>(run: () => T): T {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return run();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
 type Field = [offset: number, width: 1 | 2 | 4];
-
-function pick<T>(rand: Rand, items: readonly T[]): T {
-  const item = items[randomInt(rand, items.length)];
-  if (item === undefined) throw new Error('pick from an empty list');
-  return item;
-}
 
 const INTERESTING = [
   0, 1, 2, 3, 0x20, 0x21, 0x63, 0x64, 0x65, 0x257, 0x258, 0x400, 0x401, 0x2000, 0x2001, 0x3fff,

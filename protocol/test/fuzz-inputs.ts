@@ -11,21 +11,16 @@
 import fc from 'fast-check';
 import { SchemaError } from '../errors.ts';
 import { MAX_SIGNALING_MESSAGE_BYTES } from '../limits.ts';
+import { prng } from './fuzz-helpers.ts';
 
 const HUGE = 'x'.repeat(MAX_SIGNALING_MESSAGE_BYTES + 1);
 const BIG = 'y'.repeat(MAX_SIGNALING_MESSAGE_BYTES - 100);
 const WIDE = 'é'.repeat(MAX_SIGNALING_MESSAGE_BYTES / 2);
 
-/** mulberry32: a tiny seeded PRNG; returns integers in [0, 2^32). */
+/** Integers in [0, 2^32) from the shared seeded PRNG. */
 function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const rand = prng(seed);
+  return () => Math.floor(rand() * 4294967296);
 }
 
 function pick<T>(next: () => number, items: readonly T[]): T {

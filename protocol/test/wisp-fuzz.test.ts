@@ -11,7 +11,7 @@ import { bytesToHex, viewOf } from '../bytes.ts';
 import { WispError } from '../errors.ts';
 import { decodeWispPacket, encodeWispPacket } from '../wisp-codec.ts';
 import type { WispPacket } from '../wisp-types.ts';
-import { fuzz, mutate, prng, randomBytes, randomInt } from './fuzz-helpers.ts';
+import { fuzz, mutate, pick, prng, randomBytes, randomInt, withoutStacks } from './fuzz-helpers.ts';
 import { wispPacket } from './wisp-arbitraries.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x715b);
@@ -19,32 +19,12 @@ const RUNS = 100_000;
 
 type Rand = () => number;
 
-/**
- * Capturing a stack costs microseconds per throw, and most fuzz inputs throw; a failure is
- * reported by seed and input anyway.
- */
-function withoutStacks<T>(run: () => T): T {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return run();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
-
 const INTERESTING_U32 = [
   0, 1, 2, 4, 5, 0x7f, 0x80, 0xff, 0x100, 0xfffe, 0xffff, 0x10000, 0x7fffffff, 0x80000000,
   0xfffffffe, 0xffffffff,
 ];
 const TYPE_BYTES = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x80, 0xff];
 const STREAM_TYPE_BYTES = [0x00, 0x01, 0x02, 0x03, 0x7f, 0x80, 0x81, 0xff];
-
-function pick<T>(rand: Rand, items: readonly T[]): T {
-  const item = items[randomInt(rand, items.length)];
-  if (item === undefined) throw new Error('pick from an empty list');
-  return item;
-}
 
 /** Random bytes, mostly short, mostly with a real type byte and a plausible stream id. */
 function randomPacket(rand: Rand): Uint8Array {
