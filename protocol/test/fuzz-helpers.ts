@@ -98,23 +98,19 @@ export interface FuzzResult {
  * Feeds `runs` inputs to `decode`. Only errors for which `allowed` is true may
  * escape; anything else throws, naming the seed, the run and the input.
  */
-export function fuzz(options: {
-  seed: number;
-  runs: number;
-  input: (rand: () => number, run: number) => Uint8Array;
-  decode: (input: Uint8Array) => unknown;
-  allowed: (err: unknown) => boolean;
-}): FuzzResult {
+export interface FuzzOptions {
+  readonly seed: number;
+  readonly runs: number;
+  readonly input: (rand: () => number, run: number) => Uint8Array;
+  readonly decode: (input: Uint8Array) => unknown;
+  readonly allowed: (err: unknown) => boolean;
+}
+
+export function fuzz(options: FuzzOptions): FuzzResult {
   return withoutStacks(() => fuzzLoop(options));
 }
 
-function fuzzLoop(options: {
-  seed: number;
-  runs: number;
-  input: (rand: () => number, run: number) => Uint8Array;
-  decode: (input: Uint8Array) => unknown;
-  allowed: (err: unknown) => boolean;
-}): FuzzResult {
+function fuzzLoop(options: FuzzOptions): FuzzResult {
   const rand = prng(options.seed);
   let accepted = 0;
   let rejected = 0;
