@@ -2,6 +2,25 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+// Imports point down only (see docs/architecture.md): components, sw, site, cli → mesh →
+// protocol; signaling, egress → protocol. protocol/ is wire code: no I/O, @noble/* only.
+const layer = (...parts) => parts.map((part) => `**/${part}/**`);
+const restrict = (files, forbidden, extra = []) => ({
+  files,
+  ignores: ['**/*.test.ts', '**/test/**'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          { group: layer(...forbidden), message: 'imports point down only (docs/architecture.md)' },
+          ...extra,
+        ],
+      },
+    ],
+  },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.astro/', 'coverage/'] },
   js.configs.recommended,
@@ -15,6 +34,20 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  restrict(
+    ['protocol/**/*.ts'],
+    ['mesh', 'signaling', 'egress', 'cli', 'components', 'sw', 'site'],
+    [
+      {
+        regex: '^(?!@noble/|\\.{1,2}/)',
+        message: 'protocol/ has no I/O and depends on @noble/* only',
+      },
+    ],
+  ),
+  restrict(['mesh/**/*.ts'], ['signaling', 'egress', 'cli', 'components', 'sw', 'site']),
+  restrict(['signaling/**/*.ts'], ['mesh', 'egress', 'cli', 'components', 'sw', 'site']),
+  restrict(['egress/**/*.ts'], ['mesh', 'signaling', 'cli', 'components', 'sw', 'site']),
+  restrict(['components/**/*.ts', 'sw/**/*.ts'], ['signaling', 'egress', 'cli', 'site']),
   {
     files: ['**/*.test.ts', '**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
