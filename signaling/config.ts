@@ -1,0 +1,252 @@
+/**
+ * The server's options: what a caller may pass, the defaults, and the checks that turn them
+ * into a complete, valid `SignalingSettings`. Every bound on what strangers can make the
+ * server hold lives here, so one table documents them all (docs/signaling.md).
+ */
+import { MAX_SIGNALING_MESSAGE_BYTES, MAX_TUNNEL_MESSAGE_BYTES } from '../protocol/limits.ts';
+import {
+  MAX_ANNOUNCED_TIMEOUT_MS,
+  MAX_MATCH_COUNT,
+  MAX_VOLUNTEER_SLOTS,
+  parseEgressInfo,
+  parseSignalingConfig,
+  type EgressInfo,
+  type IceServer,
+} from '../protocol/matchmaking.ts';
+import { isValidPeerjsKey } from '../protocol/peerjs-messages.ts';
+import { SchemaError } from '../protocol/errors.ts';
+import { SignalingError } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+export interface GeoipFiles {
+  /** IPv4 ranges: `LOW,HIGH,CC` with integer addresses (Tor `geoip`, ip-location-db `-num`). */
+  readonly ipv4?: string;
+  /** IPv6 ranges: `LOW,HIGH,CC` with IPv6 text (Tor `geoip6`) or integers (ip-location-db). */
+  readonly ipv6?: string;
+}
+
+export interface RateLimit {
+  /** Requests (or connections) one address may make at once. */
+  readonly burst: number;
+  /** How fast that allowance refills. */
+  readonly perSecond: number;
+}
+
+export interface SignalingOptions {
+  /** Prefix of every route; must start and end with `/`. */
+  readonly path?: string;
+  /** The PeerJS API key clients must present. */
+  readonly key?: string;
+  readonly egresses?: readonly EgressInfo[];
+  readonly iceServers?: readonly IceServer[];
+  /** Let a consumer be matched with a volunteer at its own address (on for `bu serve`). */
+  readonly allowSameIp?: boolean;
+  /** Origins allowed by CORS and on WebSockets; absent means echo any origin. */
+  readonly cors?: readonly string[];
+  /** `GET {path}{key}/peers` lists connected ids (off, as in the stock server). */
+  readonly allowDiscovery?: boolean;
+  /** Most PeerJS ids connected at once. */
+  readonly concurrentLimit?: number;
+  /** Silence after which a PeerJS id is freed. */
+  readonly aliveTimeoutMs?: number;
+  /** How long a message waits for an offline destination before EXPIRE. */
+  readonly expireTimeoutMs?: number;
+  /** How long a volunteer poll is held open. */
+  readonly pollTimeoutMs?: number;
+  /** How long a consumer match waits for a volunteer. */
+  readonly matchTimeoutMs?: number;
+  /** How long a volunteer that stopped polling stays in the registry. */
+  readonly volunteerTimeoutMs?: number;
+  /** Country database; `false` turns country lookup off (everyone is `??`). */
+  readonly geoip?: GeoipFiles | false;
+  /** Messages queued for one offline id. */
+  readonly maxQueuedPerDestination?: number;
+  /** Bytes queued for all offline ids together. */
+  readonly maxQueuedBytes?: number;
+  /** Long polls and matches held open at once, over all callers. */
+  readonly maxWaiting?: number;
+  /** Bytes a socket may have unsent before a send to it counts as failed. */
+  readonly maxBufferedBytes?: number;
+  /** Per-address allowance for WebSocket connections, and separately for HTTP requests. */
+  readonly rateLimit?: RateLimit;
+  readonly logger?: Logger;
+}
+
+export interface SignalingSettings {
+  readonly path: string;
+  readonly key: string;
+  readonly egresses: readonly EgressInfo[];
+  readonly iceServers: readonly IceServer[];
+  readonly allowSameIp: boolean;
+  readonly cors: readonly string[] | undefined;
+  readonly allowDiscovery: boolean;
+  readonly concurrentLimit: number;
+  readonly aliveTimeoutMs: number;
+  readonly expireTimeoutMs: number;
+  readonly pollTimeoutMs: number;
+  readonly matchTimeoutMs: number;
+  readonly volunteerTimeoutMs: number;
+  readonly geoip: GeoipFiles | false;
+  readonly maxQueuedPerDestination: number;
+  readonly maxQueuedBytes: number;
+  readonly maxWaiting: number;
+  readonly maxBufferedBytes: number;
+  readonly rateLimit: RateLimit;
+}
+
+export const DEFAULTS = {
+  path: '/',
+  key: 'peerjs',
+  concurrentLimit: 5000,
+  // The stock server's defaults; the peerjs client heartbeats every 5 s.
+  aliveTimeoutMs: 60_000,
+  expireTimeoutMs: 5_000,
+  pollTimeoutMs: 10_000,
+  matchTimeoutMs: 10_000,
+  maxQueuedPerDestination: 100,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  maxWaiting: 10_000,
+  maxBufferedBytes: 1024 * 1024,
+  // Generous, because many censored users share one carrier-grade NAT address.
+  rateLimit: { burst: 60, perSecond: 10 },
+} as const;
+
+const MAX_CONCURRENT_LIMIT = 1_000_000;
+
+export function resolveSettings(options: SignalingOptions = {}): SignalingSettings {
+  const path = options.path ?? DEFAULTS.path;
+  if (!/^\/(?:[A-Za-z0-9._~-]+\/)*$/.test(path)) {
+    throw configError('path', 'must start and end with "/" and use only URL-safe characters');
+  }
+  const key = options.key ?? DEFAULTS.key;
+  if (!isValidPeerjsKey(key)) {
+    throw configError('key', 'must be 1 to 64 characters of A-Z a-z 0-9 . _ ~ -');
+  }
+  const aliveTimeoutMs = timeout(options.aliveTimeoutMs, DEFAULTS.aliveTimeoutMs, 'aliveTimeoutMs');
+  const settings: SignalingSettings = {
+    path,
+    key,
+    egresses: options.egresses ?? [],
+    iceServers: options.iceServers ?? [],
+    allowSameIp: options.allowSameIp ?? false,
+    cors: options.cors,
+    allowDiscovery: options.allowDiscovery ?? false,
+    concurrentLimit: count(
+      options.concurrentLimit,
+      DEFAULTS.concurrentLimit,
+      'concurrentLimit',
+      MAX_CONCURRENT_LIMIT,
+    ),
+    aliveTimeoutMs,
+    expireTimeoutMs: timeout(options.expireTimeoutMs, DEFAULTS.expireTimeoutMs, 'expireTimeoutMs'),
+    pollTimeoutMs: timeout(options.pollTimeoutMs, DEFAULTS.pollTimeoutMs, 'pollTimeoutMs'),
+    matchTimeoutMs: timeout(options.matchTimeoutMs, DEFAULTS.matchTimeoutMs, 'matchTimeoutMs'),
+    volunteerTimeoutMs: timeout(options.volunteerTimeoutMs, aliveTimeoutMs, 'volunteerTimeoutMs'),
+    geoip: options.geoip ?? {},
+    maxQueuedPerDestination: count(
+      options.maxQueuedPerDestination,
+      DEFAULTS.maxQueuedPerDestination,
+      'maxQueuedPerDestination',
+    ),
+    maxQueuedBytes: count(options.maxQueuedBytes, DEFAULTS.maxQueuedBytes, 'maxQueuedBytes'),
+    maxWaiting: count(options.maxWaiting, DEFAULTS.maxWaiting, 'maxWaiting'),
+    maxBufferedBytes: count(
+      options.maxBufferedBytes,
+      DEFAULTS.maxBufferedBytes,
+      'maxBufferedBytes',
+    ),
+    rateLimit: {
+      burst: count(options.rateLimit?.burst, DEFAULTS.rateLimit.burst, 'rateLimit.burst'),
+      perSecond: count(
+        options.rateLimit?.perSecond,
+        DEFAULTS.rateLimit.perSecond,
+        'rateLimit.perSecond',
+      ),
+    },
+  };
+  for (const origin of settings.cors ?? []) {
+    if (origin !== '*' && !isOrigin(origin)) {
+      throw configError('cors', 'must list origins such as https://example.org, or "*"');
+    }
+  }
+  // The egress list and ICE servers are published verbatim in /v1/config, so they must pass
+  // the same schema every client checks them against.
+  try {
+    parseSignalingConfig(configBody(settings, '??'));
+  } catch (err) {
+    if (err instanceof SchemaError) throw configError('config', err.message);
+    throw err;
+  }
+  return settings;
+}
+
+/** The body of `GET {path}v1/config` for a caller in `country`. */
+export function configBody(settings: SignalingSettings, country: string): unknown {
+  return {
+    iceServers: settings.iceServers,
+    egresses: settings.egresses,
+    limits: {
+      maxTunnelMessageBytes: MAX_TUNNEL_MESSAGE_BYTES,
+      maxSignalingMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
+      maxConsumerVolunteers: MAX_MATCH_COUNT,
+      maxVolunteerSlots: MAX_VOLUNTEER_SLOTS,
+      pollTimeoutMs: settings.pollTimeoutMs,
+      matchTimeoutMs: settings.matchTimeoutMs,
+      aliveTimeoutMs: settings.aliveTimeoutMs,
+    },
+    country,
+  };
+}
+
+/**
+ * Parses an egress given on the command line as `ID=URL#PUBLICKEY`, e.g.
+ * `local=ws://127.0.0.1:8080/#a4e0…`. The `#` cannot be part of a valid egress URL, so the
+ * split is unambiguous.
+ */
+export function parseEgressSpec(spec: string): EgressInfo {
+  const equals = spec.indexOf('=');
+  const hash = spec.lastIndexOf('#');
+  if (equals <= 0 || hash < equals) {
+    throw configError('egress', 'must be ID=URL#PUBLICKEY');
+  }
+  try {
+    return parseEgressInfo({
+      id: spec.slice(0, equals),
+      url: spec.slice(equals + 1, hash),
+      publicKey: spec.slice(hash + 1),
+    });
+  } catch (err) {
+    if (err instanceof SchemaError) throw configError('egress', err.message);
+    throw err;
+  }
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.origin === text && url.origin !== 'null';
+  } catch {
+    return false;
+  }
+}
+
+function timeout(value: number | undefined, fallback: number, name: string): number {
+  return count(value, fallback, name, MAX_ANNOUNCED_TIMEOUT_MS);
+}
+
+function count(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw configError(name, `must be an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
+function configError(name: string, message: string): SignalingError {
+  return new SignalingError('ERR_SIGNALING_CONFIG', `${name}: ${message}`);
+}

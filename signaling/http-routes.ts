@@ -1,0 +1,223 @@
+/**
+ * The HTTP side, relative to `path`: the PeerJS routes (`/`, `{key}/id`, `{key}/peers`),
+ * matchmaking (`v1/volunteer/poll`, `v1/consumer/match`, `v1/config`) and `metrics`. A request
+ * for anything else is left to whoever mounted us (the router answers `false`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SchemaError } from '../protocol/errors.ts';
+import {
+  parseConsumerMatchRequest,
+  parseJsonBody,
+  parseVolunteerPollRequest,
+  type ConsumerMatchResponse,
+  type VolunteerPollResponse,
+} from '../protocol/matchmaking.ts';
+import { clientIp } from './client-ip.ts';
+import { configBody, type SignalingSettings } from './config.ts';
+import type { CorsPolicy } from './cors.ts';
+import { HttpError } from './errors.ts';
+import { readBody, sendError, sendJson, sendText } from './http-io.ts';
+import type { Logger } from './logger.ts';
+import type { Matchmaker } from './matchmaker.ts';
+import type { SignalingMetrics } from './metrics.ts';
+import type { PeerRegistry } from './peer-registry.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+export interface HttpContext {
+  readonly settings: SignalingSettings;
+  readonly registry: PeerRegistry;
+  readonly matchmaker: Matchmaker;
+  readonly metrics: SignalingMetrics;
+  readonly cors: CorsPolicy;
+  readonly requestRate: RateLimiter;
+  readonly logger: Logger;
+  country(ip: string): string;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, ip: string) => Promise<void> | void;
+
+interface RouteEntry {
+  readonly method: 'GET' | 'POST';
+  readonly run: Route;
+  /** Rate limited per address; the cheap read-only routes are not. */
+  readonly limited: boolean;
+}
+
+const KEY_ROUTE = /^([^/]+)\/(id|peers)$/;
+
+export function createHttpRoutes(
+  context: HttpContext,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { settings, registry, metrics } = context;
+
+  const routes: Readonly<Record<string, RouteEntry>> = {
+    '': { method: 'GET', limited: false, run: (_req, res) => sendJson(res, 200, describe()) },
+    peerjs: {
+      method: 'GET',
+      limited: false,
+      run: (_req, res) => sendError(res, 'bad-request', 'this is a WebSocket endpoint'),
+    },
+    'v1/config': {
+      method: 'GET',
+      limited: false,
+      run: (_req, res, ip) => sendJson(res, 200, configBody(settings, context.country(ip))),
+    },
+    'v1/volunteer/poll': { method: 'POST', limited: true, run: poll },
+    'v1/consumer/match': { method: 'POST', limited: true, run: match },
+    metrics: {
+      method: 'GET',
+      limited: false,
+      run: async (_req, res) =>
+        sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType),
+    },
+  };
+
+  function describe(): unknown {
+    return {
+      name: 'Browsers Unbounded signaling',
+      description: 'PeerJS-compatible signaling server with matchmaking',
+      peerjs: { path: settings.path, key: settings.key },
+    };
+  }
+
+  function keyRoute(key: string, what: string): RouteEntry {
+    return {
+      method: 'GET',
+      limited: true,
+      run: (_req, res) => {
+        // The stock server ignores the key here; checking it keeps ids for this key only.
+        if (key !== settings.key) throw new HttpError('unauthorized', 'invalid key');
+        if (what === 'id') {
+          sendText(res, 200, freshId(), 'text/plain; charset=utf-8');
+        } else if (!settings.allowDiscovery) {
+          throw new HttpError('unauthorized', 'peer discovery is disabled on this server');
+        } else {
+          sendJson(res, 200, [...registry.ids()]);
+        }
+      },
+    };
+  }
+
+  function freshId(): string {
+    for (;;) {
+      const id = randomUUID();
+      if (registry.get(id) === undefined) return id;
+    }
+  }
+
+  async function poll(req: IncomingMessage, res: ServerResponse, ip: string): Promise<void> {
+    const request = parseVolunteerPollRequest(await readJson(req));
+    authenticate(request.id, request.token);
+    const abort = abortOnClose(res);
+    const match = await context.matchmaker.poll(
+      request,
+      { ip, country: context.country(ip) },
+      abort.signal,
+    );
+    const body: VolunteerPollResponse = { match };
+    sendJson(res, 200, body);
+  }
+
+  async function match(req: IncomingMessage, res: ServerResponse, ip: string): Promise<void> {
+    let request;
+    try {
+      request = parseConsumerMatchRequest(await readJson(req));
+      authenticate(request.id, request.token);
+    } catch (err) {
+      metrics.denied(
+        err instanceof HttpError && err.code === 'unauthorized' ? 'unauthorized' : 'bad-request',
+      );
+      throw err;
+    }
+    const abort = abortOnClose(res);
+    let volunteers;
+    try {
+      volunteers = await context.matchmaker.match(
+        request,
+        { ip, country: context.country(ip) },
+        abort.signal,
+      );
+    } catch (err) {
+      if (err instanceof HttpError) {
+        metrics.denied(err.code === 'rate-limited' ? 'rate-limited' : 'no-volunteers');
+      }
+      throw err;
+    }
+    metrics.matched(volunteers.length);
+    const body: ConsumerMatchResponse = {
+      volunteers: volunteers.map((id) => ({ id })),
+      egresses: settings.egresses,
+    };
+    sendJson(res, 200, body);
+  }
+
+  function authenticate(id: string, token: string): void {
+    if (registry.authenticate(id, token) === undefined) {
+      metrics.rejected('unauthorized');
+      throw new HttpError('unauthorized', 'id and token must be those of a connected PeerJS peer');
+    }
+  }
+
+  async function readJson(req: IncomingMessage): Promise<unknown> {
+    const text = await readBody(req);
+    return parseJsonBody(text);
+  }
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const base = settings.path;
+    const pathname = url.pathname === base.slice(0, -1) ? base : url.pathname;
+    if (!pathname.startsWith(base)) return false;
+    const rest = pathname.slice(base.length);
+    const keyMatch = KEY_ROUTE.exec(rest);
+    const entry =
+      routes[rest] ??
+      (keyMatch === null ? undefined : keyRoute(keyMatch[1] ?? '', keyMatch[2] ?? ''));
+    if (entry === undefined && !rest.startsWith('v1/')) return false;
+
+    if (context.cors.apply(req, res)) return true;
+    const ip = clientIp(req);
+    void (async () => {
+      if (entry === undefined) throw new HttpError('not-found', 'no such route');
+      if (req.method !== entry.method && !(req.method === 'HEAD' && entry.method === 'GET')) {
+        res.setHeader('Allow', entry.method);
+        throw new HttpError('method-not-allowed', `use ${entry.method}`);
+      }
+      if (entry.limited && !context.requestRate.take(ip, Date.now())) {
+        metrics.rejected('rate-limited');
+        throw new HttpError('rate-limited', 'too many requests from your address');
+      }
+      await entry.run(req, res, ip);
+    })().catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        if (err.code === 'too-large') metrics.rejected('too-large');
+        if (err.reason !== undefined) metrics.rejected(err.reason);
+        sendError(res, err.code, err.message);
+      } else if (err instanceof SchemaError) {
+        metrics.rejected(err.code === 'ERR_SCHEMA_TOO_LARGE' ? 'too-large' : 'bad-request');
+        sendError(
+          res,
+          err.code === 'ERR_SCHEMA_TOO_LARGE' ? 'too-large' : 'bad-request',
+          err.message,
+        );
+      } else {
+        context.logger.error('request failed', {
+          route: pathname,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        sendError(res, 'internal', 'internal error');
+      }
+    });
+    return true;
+  };
+}
+
+function abortOnClose(res: ServerResponse): AbortController {
+  const controller = new AbortController();
+  // 'close' before the reply was written means the caller hung up on a long poll.
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller;
+}

@@ -1,0 +1,122 @@
+/**
+ * One handler per PeerJS message type, in a registry. Messages reach a handler only after
+ * `parseClientMessage` has checked them, so handlers never see unchecked input; `src` is always
+ * the sender's registered id, whatever the client wrote.
+ */
+import {
+  ANSWER,
+  CANDIDATE,
+  EXPIRE,
+  HEARTBEAT,
+  LEAVE,
+  OFFER,
+  isSignalType,
+  serializeServerMessage,
+  type ClientMessage,
+  type ClientMessageType,
+  type HeartbeatMessage,
+  type NoticeMessage,
+  type NoticeType,
+  type SignalMessage,
+  type SignalType,
+} from '../protocol/peerjs-messages.ts';
+import { utf8ByteLength } from '../protocol/json-text.ts';
+import { CLOSE_CODES } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { MessageQueue } from './message-queue.ts';
+import type { SignalingMetrics } from './metrics.ts';
+import type { Peer, PeerRegistry } from './peer-registry.ts';
+
+export interface RelayContext {
+  readonly registry: PeerRegistry;
+  readonly queue: MessageQueue;
+  readonly metrics: SignalingMetrics;
+  readonly logger: Logger;
+}
+
+type Handler<M> = (sender: Peer, message: M) => void;
+
+type MessageOf<T extends ClientMessageType> = T extends typeof HEARTBEAT
+  ? HeartbeatMessage
+  : T extends SignalType
+    ? SignalMessage
+    : NoticeMessage;
+
+export type MessageHandlers = { readonly [T in ClientMessageType]: Handler<MessageOf<T>> };
+
+export function createMessageHandlers(context: RelayContext): MessageHandlers {
+  const signal: Handler<SignalMessage> = (sender, message) => relay(context, sender, message);
+  const notice: Handler<NoticeMessage> = (sender, message) => relay(context, sender, message);
+  return {
+    // Any message refreshes `lastSeen` before dispatch; a heartbeat has nothing else to do.
+    [HEARTBEAT]: () => undefined,
+    [OFFER]: signal,
+    [ANSWER]: signal,
+    [CANDIDATE]: signal,
+    [LEAVE]: notice,
+    [EXPIRE]: notice,
+  };
+}
+
+export function dispatch(handlers: MessageHandlers, sender: Peer, message: ClientMessage): void {
+  if (message.type === HEARTBEAT) handlers[HEARTBEAT](sender, message);
+  else if (isSignalMessage(message)) handlers[message.type](sender, message);
+  else handlers[message.type](sender, message);
+}
+
+function isSignalMessage(message: SignalMessage | NoticeMessage): message is SignalMessage {
+  return isSignalType(message.type);
+}
+
+/**
+ * Delivers to `dst` if connected; a signal for an offline id is queued (a notice is dropped).
+ * When the send fails the destination's socket is closed and the sender hears LEAVE, as from
+ * the stock server, so it stops waiting for an answer.
+ */
+function relay(context: RelayContext, sender: Peer, message: SignalMessage | NoticeMessage): void {
+  const { registry, queue, metrics } = context;
+  const text = serializeServerMessage({ ...message, src: sender.id });
+  const destination = registry.get(message.dst);
+  if (destination !== undefined) {
+    if (destination.link.send(text)) {
+      metrics.relayed(message.type);
+      return;
+    }
+    metrics.rejected('send-failed');
+    context.logger.debug('send failed; closing the destination', { peer: destination.id });
+    destination.link.close(CLOSE_CODES.sendFailed, 'send failed');
+    registry.remove(destination.id, destination.link);
+    notify(sender, LEAVE, destination.id);
+    return;
+  }
+  if (!isSignalMessage(message)) return;
+  const result = queue.push({
+    type: message.type,
+    src: sender.id,
+    dst: message.dst,
+    text,
+    bytes: utf8ByteLength(text),
+    at: Date.now(),
+  });
+  if (result === 'queued') return;
+  metrics.rejected('queue-full');
+  // The sender would otherwise wait for an answer that cannot come; if something of its own is
+  // queued there, the EXPIRE for that covers this one too.
+  if (!queue.has(sender.id, message.dst)) notify(sender, EXPIRE, message.dst);
+}
+
+/** A server notice: LEAVE or EXPIRE as if from `about`, with no payload. */
+export function notify(to: Peer, type: NoticeType, about: string): void {
+  to.link.send(serializeServerMessage({ type, src: about, dst: to.id }));
+}
+
+/** Delivers what waited for `peer` while it was offline, in order. */
+export function flushQueued(context: RelayContext, peer: Peer): void {
+  for (const message of context.queue.take(peer.id)) {
+    if (!peer.link.send(message.text)) {
+      context.metrics.rejected('send-failed');
+      return;
+    }
+    context.metrics.relayed(message.type);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Messages waiting for an offline destination. Bounded per destination (a stranger can target
+ * any id) and in total bytes; kept in arrival order and delivered in that order on connect.
+ * An entry is dropped when its destination stays offline past the expire timeout, and the
+ * sender then hears one EXPIRE for that destination.
+ */
+import type { SignalType } from '../protocol/peerjs-messages.ts';
+
+export interface QueuedMessage {
+  readonly type: SignalType;
+  readonly src: string;
+  readonly dst: string;
+  /** The serialized relayed message, sent as is. */
+  readonly text: string;
+  readonly bytes: number;
+  readonly at: number;
+}
+
+export type EnqueueResult = 'queued' | 'destination-full' | 'total-full';
+
+export interface ExpiredPair {
+  /** The sender, who gets the EXPIRE. */
+  readonly src: string;
+  /** The destination that never came online. */
+  readonly dst: string;
+}
+
+export class MessageQueue {
+  readonly #perDestination: number;
+  readonly #maxBytes: number;
+  readonly #queues = new Map<string, QueuedMessage[]>();
+  #messages = 0;
+  #bytes = 0;
+
+  constructor(perDestination: number, maxBytes: number) {
+    this.#perDestination = perDestination;
+    this.#maxBytes = maxBytes;
+  }
+
+  get messages(): number {
+    return this.#messages;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get destinations(): number {
+    return this.#queues.size;
+  }
+
+  has(src: string, dst: string): boolean {
+    return this.#queues.get(dst)?.some((message) => message.src === src) ?? false;
+  }
+
+  push(message: QueuedMessage): EnqueueResult {
+    const queue = this.#queues.get(message.dst) ?? [];
+    if (queue.length >= this.#perDestination) return 'destination-full';
+    if (this.#bytes + message.bytes > this.#maxBytes) return 'total-full';
+    queue.push(message);
+    this.#queues.set(message.dst, queue);
+    this.#messages += 1;
+    this.#bytes += message.bytes;
+    return 'queued';
+  }
+
+  /** Removes and returns everything waiting for `dst`, oldest first. */
+  take(dst: string): QueuedMessage[] {
+    const queue = this.#queues.get(dst);
+    if (queue === undefined) return [];
+    this.#queues.delete(dst);
+    this.#forget(queue);
+    return queue;
+  }
+
+  /**
+   * Drops what has waited since before `deadline`. When a sender's oldest message to a
+   * destination expires, the rest of its messages there go too (candidates are useless without
+   * their offer), so each sender gets one EXPIRE per destination.
+   */
+  expire(deadline: number): ExpiredPair[] {
+    const expired: ExpiredPair[] = [];
+    for (const [dst, queue] of this.#queues) {
+      const senders = new Set<string>();
+      for (const message of queue) {
+        if (message.at >= deadline) break;
+        senders.add(message.src);
+      }
+      if (senders.size === 0) continue;
+      const dropped = queue.filter((message) => senders.has(message.src));
+      const kept = queue.filter((message) => !senders.has(message.src));
+      this.#forget(dropped);
+      if (kept.length === 0) this.#queues.delete(dst);
+      else this.#queues.set(dst, kept);
+      for (const src of senders) expired.push({ src, dst });
+    }
+    return expired;
+  }
+
+  clear(): void {
+    this.#queues.clear();
+    this.#messages = 0;
+    this.#bytes = 0;
+  }
+
+  #forget(messages: readonly QueuedMessage[]): void {
+    this.#messages -= messages.length;
+    for (const message of messages) this.#bytes -= message.bytes;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The PeerJS WebSocket endpoint, `{path}peerjs?key=…&id=…&token=…`: admission (parameters,
+ * key, origin, rate, id ownership, concurrent limit), then one parsed message at a time handed
+ * to the handler registry. Refusals are an ERROR or ID-TAKEN message and a close, never a
+ * thrown error: nothing a client sends can take the server down.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { SchemaError } from '../protocol/errors.ts';
+import { MAX_SIGNALING_MESSAGE_BYTES } from '../protocol/limits.ts';
+import {
+  ERROR,
+  ID_TAKEN,
+  OPEN,
+  isValidPeerId,
+  isValidToken,
+  parseClientMessage,
+  serializeServerMessage,
+  type RefusalType,
+} from '../protocol/peerjs-messages.ts';
+import { clientIp } from './client-ip.ts';
+import type { SignalingSettings } from './config.ts';
+import type { CorsPolicy } from './cors.ts';
+import { CLOSE_CODES, REFUSAL_TEXT, type RejectReason } from './errors.ts';
+import {
+  createMessageHandlers,
+  dispatch,
+  flushQueued,
+  type RelayContext,
+} from './message-handlers.ts';
+import type { Peer, PeerLink } from './peer-registry.ts';
+import { sameToken } from './peer-registry.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+export interface PeerjsSocketContext extends RelayContext {
+  readonly settings: SignalingSettings;
+  readonly cors: CorsPolicy;
+  readonly connectionRate: RateLimiter;
+}
+
+export interface PeerjsSockets {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Closes every socket (1001) and stops accepting new ones. */
+  close(): void;
+}
+
+/**
+ * ws enforces this before buffering a message. It is above our own limit so that a message
+ * just over it gets a readable ERROR first; anything far larger is cut off by ws (1009).
+ */
+const WS_MAX_PAYLOAD = 2 * MAX_SIGNALING_MESSAGE_BYTES;
+
+export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets {
+  const { settings, registry, metrics, logger } = context;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
+  const handlers = createMessageHandlers(context);
+  const endpoint = `${settings.path}peerjs`;
+  let closed = false;
+
+  const refuse = (ws: WebSocket, type: RefusalType, msg: string, reason: RejectReason): void => {
+    metrics.rejected(reason);
+    logger.debug('connection refused', { reason });
+    ws.send(serializeServerMessage({ type, payload: { msg } }));
+    ws.close(CLOSE_CODES.policy, reason);
+  };
+
+  const admit = (ws: WebSocket, req: IncomingMessage): void => {
+    const ip = clientIp(req);
+    if (!context.cors.allows(req.headers.origin)) {
+      return refuse(ws, ERROR, REFUSAL_TEXT.origin, 'origin');
+    }
+    if (!context.connectionRate.take(ip, Date.now())) {
+      return refuse(ws, ERROR, REFUSAL_TEXT.rateLimited, 'rate-limited');
+    }
+    const query = new URL(req.url ?? '', 'http://localhost').searchParams;
+    const key = query.get('key');
+    const id = query.get('id');
+    const token = query.get('token');
+    if (key === null || id === null || token === null || key === '' || id === '' || token === '') {
+      return refuse(ws, ERROR, REFUSAL_TEXT.missingParameter, 'missing-parameter');
+    }
+    if (key !== settings.key) return refuse(ws, ERROR, REFUSAL_TEXT.badKey, 'bad-key');
+    if (!isValidPeerId(id)) return refuse(ws, ERROR, REFUSAL_TEXT.badId, 'invalid-parameter');
+    if (!isValidToken(token)) {
+      return refuse(ws, ERROR, REFUSAL_TEXT.badToken, 'invalid-parameter');
+    }
+
+    const link = wsLink(ws, settings.maxBufferedBytes);
+    const existing = registry.get(id);
+    let peer: Peer;
+    if (existing !== undefined) {
+      if (!sameToken(existing.token, token)) {
+        return refuse(ws, ID_TAKEN, REFUSAL_TEXT.idTaken, 'id-taken');
+      }
+      // A reconnect (peer.reconnect(), or a network change): the new socket takes over, the old
+      // one is closed, and unlike the stock server we say OPEN so the client knows it worked.
+      const stale = existing.link;
+      existing.link = link;
+      existing.lastSeen = Date.now();
+      stale.close(CLOSE_CODES.normal, 'replaced by a newer connection');
+      peer = existing;
+      logger.debug('peer reconnected', { peer: id });
+    } else {
+      if (registry.size >= settings.concurrentLimit) {
+        return refuse(ws, ERROR, REFUSAL_TEXT.concurrentLimit, 'concurrent-limit');
+      }
+      peer = { id, token, ip, link, lastSeen: Date.now() };
+      registry.add(peer);
+      logger.debug('peer connected', { peer: id, ip });
+    }
+    metrics.connected();
+    link.send(serializeServerMessage({ type: OPEN }));
+    flushQueued(context, peer);
+
+    ws.on('message', (data, isBinary) => {
+      if (peer.link !== link) return;
+      peer.lastSeen = Date.now();
+      if (isBinary) {
+        metrics.rejected('binary-message');
+        return;
+      }
+      const text = rawText(data);
+      let message;
+      try {
+        message = parseClientMessage(text);
+      } catch (err) {
+        if (!(err instanceof SchemaError)) {
+          metrics.rejected('invalid-message');
+          logger.error('parser failed', {
+            error: err instanceof Error ? err.message : String(err),
+          });
+          return;
+        }
+        if (err.code === 'ERR_SCHEMA_TOO_LARGE') {
+          metrics.rejected('too-large');
+          ws.send(serializeServerMessage({ type: ERROR, payload: { msg: REFUSAL_TEXT.tooLarge } }));
+          ws.close(CLOSE_CODES.tooLarge, 'message too large');
+          return;
+        }
+        // Ignored, as the stock server does: one odd message should not cost a peer its id.
+        metrics.rejected(
+          err.code === 'ERR_SCHEMA_JSON'
+            ? 'bad-json'
+            : err.path === 'type'
+              ? 'unknown-type'
+              : 'invalid-message',
+        );
+        return;
+      }
+      try {
+        dispatch(handlers, peer, message);
+      } catch (err) {
+        // A bug in a handler must cost one message, not the process and every peer on it.
+        logger.error('handler failed', {
+          type: message.type,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    });
+    ws.on('close', () => {
+      if (registry.remove(id, link)) logger.debug('peer disconnected', { peer: id });
+    });
+  };
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    // A socket error (a reset, a frame over maxPayload) ends in 'close', which cleans up.
+    ws.on('error', (err) => logger.debug('socket error', { error: err.message }));
+    admit(ws, req);
+  });
+
+  return {
+    handleUpgrade(req, socket, head) {
+      if (new URL(req.url ?? '', 'http://localhost').pathname !== endpoint) return false;
+      if (closed) {
+        socket.destroy();
+        return true;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      return true;
+    },
+    close() {
+      closed = true;
+      for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, 'server shutting down');
+      wss.close();
+    },
+  };
+}
+
+function wsLink(ws: WebSocket, maxBufferedBytes: number): PeerLink {
+  return {
+    send(text) {
+      // A peer that stopped reading would make us buffer without bound; treat it as gone.
+      if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > maxBufferedBytes) return false;
+      ws.send(text);
+      return true;
+    },
+    close(code, reason) {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
+        ws.close(code, reason);
+      }
+    },
+  };
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}

@@ -1,0 +1,61 @@
+/** A standalone signaling server: an `http.Server` with only the signaling service on it. */
+import { createServer, type Server } from 'node:http';
+import type { SignalingOptions } from './config.ts';
+import { sendError } from './http-io.ts';
+import { createSignalingService, type SignalingService } from './service.ts';
+
+export interface ListenOptions extends SignalingOptions {
+  readonly host?: string;
+  /** 0 picks a free port; `url` then tells which. */
+  readonly port?: number;
+}
+
+export interface SignalingServer {
+  readonly server: Server;
+  readonly service: SignalingService;
+  /** `http://host:port{path}`, with the port actually bound. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startSignalingServer(options: ListenOptions = {}): Promise<SignalingServer> {
+  const service = createSignalingService(options);
+  await service.ready;
+  const server = createServer((req, res) => {
+    if (!service.handleRequest(req, res)) sendError(res, 'not-found', 'no such route');
+  });
+  server.on('upgrade', (req, socket, head: Buffer) => {
+    if (!service.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  const host = options.host ?? '127.0.0.1';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 9000, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('not a TCP server');
+  const { port } = address;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    server,
+    service,
+    url: `http://${shownHost}:${port}${service.settings.path}`,
+    port,
+    async close() {
+      await service.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

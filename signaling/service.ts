@@ -1,0 +1,137 @@
+/**
+ * The signaling service as something to mount on an existing `http.Server`: `bu signaling`
+ * mounts it alone, `bu serve` next to the site and the egress on one port. It owns its state
+ * (peers, queues, matchmaking), its timers and its metrics registry.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
+import { EXPIRE } from '../protocol/peerjs-messages.ts';
+import { resolveSettings, type SignalingOptions, type SignalingSettings } from './config.ts';
+import { CorsPolicy } from './cors.ts';
+import { CLOSE_CODES } from './errors.ts';
+import { GeoipDatabase, loadGeoip } from './geoip.ts';
+import { createHttpRoutes } from './http-routes.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Matchmaker } from './matchmaker.ts';
+import { notify, type RelayContext } from './message-handlers.ts';
+import { MessageQueue } from './message-queue.ts';
+import { SignalingMetrics } from './metrics.ts';
+import { PeerRegistry } from './peer-registry.ts';
+import { createPeerjsSockets } from './peerjs-socket.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+export interface SignalingService {
+  readonly settings: SignalingSettings;
+  /** True when the request was for us and is being answered. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /** True when the upgrade was for the PeerJS endpoint and is being handled. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  readonly metrics: Registry;
+  /** Settles once the country database is loaded (at once when geoip is off). */
+  readonly ready: Promise<void>;
+  /** Reloads the country database (SIGHUP); the old one stays if the new one fails. */
+  reloadGeoip(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Sweeps often enough for millisecond timeouts in tests, at most once a second otherwise. */
+function sweepInterval(settings: SignalingSettings): number {
+  const shortest = Math.min(
+    settings.aliveTimeoutMs,
+    settings.expireTimeoutMs,
+    settings.volunteerTimeoutMs,
+  );
+  return Math.max(5, Math.min(1000, Math.floor(shortest / 4)));
+}
+
+export function createSignalingService(options: SignalingOptions = {}): SignalingService {
+  const settings = resolveSettings(options);
+  const logger: Logger = options.logger ?? createLogger('info');
+  let geoip = new GeoipDatabase();
+
+  const registry = new PeerRegistry((peer) => matchmaker.forget(peer.id));
+  const matchmaker = new Matchmaker({
+    pollTimeoutMs: settings.pollTimeoutMs,
+    matchTimeoutMs: settings.matchTimeoutMs,
+    volunteerTimeoutMs: settings.volunteerTimeoutMs,
+    allowSameIp: settings.allowSameIp,
+    maxWaiting: settings.maxWaiting,
+    isOnline: (id) => registry.get(id) !== undefined,
+  });
+  const queue = new MessageQueue(settings.maxQueuedPerDestination, settings.maxQueuedBytes);
+  const metrics = new SignalingMetrics({
+    peers: () => registry.size,
+    queuedMessages: () => queue.messages,
+    queuedBytes: () => queue.bytes,
+    waitingConsumers: () => matchmaker.waitingConsumers,
+    volunteers: () => matchmaker.volunteers(),
+  });
+  const cors = new CorsPolicy(settings.cors);
+  const relay: RelayContext = { registry, queue, metrics, logger };
+  const sockets = createPeerjsSockets({
+    ...relay,
+    settings,
+    cors,
+    connectionRate: new RateLimiter(settings.rateLimit),
+  });
+  const routes = createHttpRoutes({
+    settings,
+    registry,
+    matchmaker,
+    metrics,
+    cors,
+    requestRate: new RateLimiter(settings.rateLimit),
+    logger,
+    country: (ip) => geoip.lookup(ip),
+  });
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const peer of registry.silentSince(now - settings.aliveTimeoutMs)) {
+      logger.debug('peer timed out', { peer: peer.id });
+      peer.link.close(CLOSE_CODES.normal, 'alive timeout');
+      registry.remove(peer.id, peer.link);
+    }
+    for (const { src, dst } of queue.expire(now - settings.expireTimeoutMs)) {
+      const sender = registry.get(src);
+      if (sender !== undefined) notify(sender, EXPIRE, dst);
+    }
+    matchmaker.sweep(now - settings.volunteerTimeoutMs);
+  }, sweepInterval(settings));
+  sweep.unref();
+
+  const load = async (): Promise<void> => {
+    if (settings.geoip === false) return;
+    const started = Date.now();
+    geoip = await loadGeoip(settings.geoip);
+    logger.info('geoip loaded', {
+      ipv4Ranges: geoip.ipv4Ranges,
+      ipv6Ranges: geoip.ipv6Ranges,
+      ms: Date.now() - started,
+    });
+  };
+  const ready = load().catch((err: unknown) => {
+    // Matching works without countries; they read `??` until a reload succeeds.
+    logger.error('geoip not loaded', { error: err instanceof Error ? err.message : String(err) });
+  });
+
+  let closed = false;
+  return {
+    settings,
+    metrics: metrics.registry,
+    ready,
+    handleRequest: routes,
+    handleUpgrade: (req, socket, head) => sockets.handleUpgrade(req, socket, head),
+    reloadGeoip: load,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweep);
+      sockets.close();
+      matchmaker.close();
+      queue.clear();
+      await ready;
+    },
+  };
+}
