@@ -8,6 +8,8 @@ import { CliError, type Command } from './command.ts';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   keygen: async () => (await import('./keygen.ts')).keygen,
+  egress: async () => (await import('./egress.ts')).egress,
+  signaling: async () => (await import('./signaling.ts')).signaling,
 };
 
 function version(): string {

@@ -1,0 +1,14 @@
+/** What every connection of an egress shares, whichever endpoint it arrived on. */
+import type { DestinationPolicy } from './destination-policy.ts';
+import type { EgressLimits } from './limits.ts';
+import type { Logger } from './log.ts';
+import type { EgressMetrics } from './metrics.ts';
+import type { Dialer } from './stream-types.ts';
+
+export interface EndpointShared {
+  readonly policy: DestinationPolicy;
+  readonly limits: EgressLimits;
+  readonly metrics: EgressMetrics;
+  readonly log: Logger;
+  readonly dial: Dialer;
+}

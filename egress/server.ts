@@ -1,0 +1,59 @@
+/**
+ * A stand-alone egress: an `http.Server` with the egress service mounted at `/wisp/`,
+ * `/tunnel/` and `/metrics`, and 404 for everything else.
+ */
+import { createServer, type Server } from 'node:http';
+import type { EgressOptions } from './config.ts';
+import { createEgressService, type EgressService } from './service.ts';
+
+export interface EgressServerOptions extends EgressOptions {
+  readonly host?: string;
+  /** 0 picks a free port; `url` tells which. */
+  readonly port?: number;
+}
+
+export interface EgressServer {
+  readonly server: Server;
+  readonly service: EgressService;
+  /** `http://host:port/`; the endpoints are `wisp/`, `tunnel/` and `metrics` under it. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startEgressServer(options: EgressServerOptions): Promise<EgressServer> {
+  const service = createEgressService(options);
+  const server = createServer((req, res) => {
+    if (!service.handleRequest(req, res)) res.writeHead(404).end();
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (!service.handleUpgrade(req, socket, head)) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    }
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8000, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  const { port } = address;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    server,
+    service,
+    port,
+    url: `http://${urlHost}:${port}/`,
+    async close() {
+      await service.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

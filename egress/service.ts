@@ -1,0 +1,179 @@
+/**
+ * The egress as something to mount on an existing `http.Server`: `bu egress` runs it alone,
+ * `bu serve` next to the site and signaling on one port. It answers only its own paths and
+ * returns false for everything else.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_TUNNEL_MESSAGE_BYTES, MAX_WISP_PACKET_BYTES } from '../protocol/limits.ts';
+import type { Registry } from 'prom-client';
+import { resolveEgressConfig, type EgressOptions } from './config.ts';
+import { DestinationPolicy } from './destination-policy.ts';
+import type { EndpointShared } from './endpoint-shared.ts';
+import { EgressMetrics } from './metrics.ts';
+import { serveTunnel } from './tunnel-endpoint.ts';
+import { serveWisp, WISP_V2_SUBPROTOCOL } from './wisp-endpoint.ts';
+import { WS_CLOSE } from './websocket-message.ts';
+
+export interface EgressPaths {
+  readonly wisp: string;
+  readonly tunnel: string;
+  readonly metrics: string;
+}
+
+export const DEFAULT_PATHS: EgressPaths = {
+  wisp: '/wisp/',
+  tunnel: '/tunnel/',
+  metrics: '/metrics',
+};
+
+export interface EgressService {
+  /** Answers GET on the metrics path (and refuses plain HTTP on the WebSocket paths). */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Takes over WebSocket upgrades on `/wisp/` and `/tunnel/`. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  readonly metrics: Registry;
+  readonly publicKey: Uint8Array;
+  /** Closes every connection (1001) and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const end = url.search(/[?#]/);
+  return end < 0 ? url : url.slice(0, end);
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+export function createEgressService(
+  options: EgressOptions,
+  paths: EgressPaths = DEFAULT_PATHS,
+): EgressService {
+  const config = resolveEgressConfig(options);
+  const metrics = new EgressMetrics();
+  const shared: EndpointShared = {
+    policy: new DestinationPolicy({
+      lookup: config.lookup,
+      allow: config.allow,
+      allowPrivate: config.allowPrivate,
+      deniedPorts: config.limits.deniedPorts,
+      resolveTimeoutMs: config.limits.connectTimeoutMs,
+    }),
+    limits: config.limits,
+    metrics,
+    log: config.log,
+    dial: config.dial,
+  };
+  const wispServer = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WISP_PACKET_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) =>
+      protocols.has(WISP_V2_SUBPROTOCOL) ? WISP_V2_SUBPROTOCOL : false,
+  });
+  const tunnelServer = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_TUNNEL_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
+  const perIp = new Map<string, number>();
+  const sockets = new Set<WebSocket>();
+  let closing = false;
+
+  function release(ip: string): void {
+    const left = (perIp.get(ip) ?? 1) - 1;
+    if (left <= 0) perIp.delete(ip);
+    else perIp.set(ip, left);
+  }
+
+  return {
+    metrics: metrics.registry,
+    publicKey: config.key.publicKey,
+
+    handleRequest(req, res) {
+      const path = pathOf(req);
+      if (path === paths.metrics) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          res.writeHead(405, { allow: 'GET, HEAD' }).end();
+          return true;
+        }
+        metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': metrics.registry.contentType });
+            res.end(req.method === 'HEAD' ? undefined : text);
+          },
+          (err: unknown) => {
+            config.log.error('metrics failed', { message: String(err) });
+            res.writeHead(500).end();
+          },
+        );
+        return true;
+      }
+      if (path === paths.wisp || path === paths.tunnel) {
+        res.writeHead(426, { upgrade: 'websocket', 'content-type': 'text/plain' });
+        res.end('WebSocket endpoint\n');
+        return true;
+      }
+      return false;
+    },
+
+    handleUpgrade(req, socket, head) {
+      const path = pathOf(req);
+      const server =
+        path === paths.wisp ? wispServer : path === paths.tunnel ? tunnelServer : undefined;
+      if (server === undefined) return false;
+      socket.on('error', () => socket.destroy());
+      if (closing) {
+        metrics.connectionsRejected.inc({ reason: 'closing' });
+        refuseUpgrade(socket, 503, 'Service Unavailable');
+        return true;
+      }
+      const ip = req.socket.remoteAddress ?? 'unknown';
+      const count = perIp.get(ip) ?? 0;
+      if (count >= config.limits.maxConnectionsPerIp) {
+        metrics.connectionsRejected.inc({ reason: 'per-ip' });
+        refuseUpgrade(socket, 429, 'Too Many Requests');
+        return true;
+      }
+      perIp.set(ip, count + 1);
+      let upgraded = false;
+      // A failed WebSocket handshake never calls back; give the slot back when it goes away.
+      socket.once('close', () => {
+        if (!upgraded) release(ip);
+      });
+      server.handleUpgrade(req, socket, head, (ws) => {
+        upgraded = true;
+        sockets.add(ws);
+        ws.once('close', () => {
+          sockets.delete(ws);
+          release(ip);
+        });
+        if (server === wispServer) serveWisp(ws, shared);
+        else serveTunnel(ws, shared, config.key);
+      });
+      return true;
+    },
+
+    async close() {
+      closing = true;
+      const closed = [...sockets].map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            ws.once('close', () => resolve());
+            ws.close(WS_CLOSE.goingAway);
+            setTimeout(() => {
+              ws.terminate();
+              resolve();
+            }, 1000).unref();
+          }),
+      );
+      await Promise.all(closed);
+      wispServer.close();
+      tunnelServer.close();
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * `/tunnel/`: the egress end of a consumer's tunnel, reached through a volunteer that copies
+ * messages 1:1. First a Noise NK handshake (we are the responder with the static key), then
+ * every message is a sealed frame carrying one Wisp packet, served by the same stream engine as
+ * `/wisp/` plus the tunnel extensions (downlink credits, fetch streams). Nothing is accepted in
+ * plaintext: before the handshake only a handshake-init is read, after it only frames.
+ */
+import type { WebSocket } from 'ws';
+import { isProtocolError } from '../protocol/errors.ts';
+import type { KeyPair } from '../protocol/noise/crypto-suite.ts';
+import { TunnelResponder } from '../protocol/tunnel-handshake.ts';
+import { MAX_FRAME_PACKET_BYTES, type TunnelSession } from '../protocol/tunnel-session.ts';
+import { decodeWispPacket, encodeWispPacket } from '../protocol/wisp-codec.ts';
+import type { WispPacket } from '../protocol/wisp-types.ts';
+import type { EndpointShared } from './endpoint-shared.ts';
+import { openFetch } from './fetch-stream.ts';
+import { keepAlive } from './keep-alive.ts';
+import { StreamEngine } from './stream-engine.ts';
+import { openTcp } from './tcp-stream.ts';
+import { messageBytes, WS_CLOSE } from './websocket-message.ts';
+import { WebSocketSender } from './websocket-sender.ts';
+
+export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair): void {
+  const { metrics, limits, log } = shared;
+  const endpoint = 'tunnel';
+  metrics.connections.inc({ endpoint });
+  metrics.connectionsOpen.inc({ endpoint });
+
+  let session: TunnelSession | null = null;
+  let closed = false;
+  const sender = new WebSocketSender(ws, limits.sendHighWaterBytes, () => engine.drained());
+  const abort = (wsCode: number, code: string, message: string): void => {
+    if (closed) return;
+    closed = true;
+    metrics.connectionCloses.inc({ endpoint, code });
+    log.info('connection closed', { endpoint, code, message });
+    engine.close();
+    ws.close(wsCode, code);
+  };
+  const send = (packet: WispPacket): void => {
+    if (session === null || closed) return;
+    try {
+      sender.send(session.seal(encodeWispPacket(packet, { maxBytes: MAX_FRAME_PACKET_BYTES })));
+    } catch (err) {
+      const code = isProtocolError(err) ? err.code : 'ERR_EGRESS_INTERNAL';
+      abort(WS_CLOSE.policyViolation, code, err instanceof Error ? err.message : String(err));
+    }
+  };
+  const engine = new StreamEngine({
+    context: {
+      ...shared,
+      endpoint,
+      transport: {
+        maxPacketBytes: MAX_FRAME_PACKET_BYTES,
+        get congested() {
+          return sender.congested;
+        },
+        send,
+      },
+    },
+    openers: { tcp: openTcp, fetch: openFetch },
+    downlinkCredits: true,
+    onViolation: (code, message) => abort(WS_CLOSE.protocolError, code, message),
+    onEnd: () => abort(WS_CLOSE.normal, 'ERR_EGRESS_CLIENT_END', 'CLOSE on stream 0'),
+  });
+
+  const handshakeTimer = setTimeout(() => {
+    metrics.handshakeFailures.inc({ endpoint, code: 'ERR_EGRESS_HANDSHAKE_TIMEOUT' });
+    abort(WS_CLOSE.policyViolation, 'ERR_EGRESS_HANDSHAKE_TIMEOUT', 'no handshake');
+  }, limits.handshakeTimeoutMs).unref();
+
+  function handshake(message: Uint8Array): void {
+    const responder = new TunnelResponder(key);
+    try {
+      responder.readInit(message);
+      const { response, session: opened } = responder.writeResponse();
+      sender.send(response);
+      session = opened;
+    } catch (err) {
+      const code = isProtocolError(err) ? err.code : 'ERR_EGRESS_INTERNAL';
+      metrics.handshakeFailures.inc({ endpoint, code });
+      abort(WS_CLOSE.policyViolation, code, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    clearTimeout(handshakeTimer);
+    engine.start();
+  }
+
+  function frame(current: TunnelSession, message: Uint8Array): void {
+    let packet: WispPacket;
+    try {
+      const opened = current.open(message);
+      // An empty frame only carries an ack.
+      if (opened.packet.length === 0) return;
+      packet = decodeWispPacket(opened.packet, { maxBytes: MAX_FRAME_PACKET_BYTES });
+    } catch (err) {
+      const code = isProtocolError(err) ? err.code : 'ERR_EGRESS_INTERNAL';
+      abort(WS_CLOSE.protocolError, code, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    engine.handle(packet);
+  }
+
+  ws.on('message', (data, isBinary) => {
+    if (closed) return;
+    if (!isBinary) {
+      abort(WS_CLOSE.unsupportedData, 'ERR_EGRESS_TEXT_MESSAGE', 'text message');
+      return;
+    }
+    const message = messageBytes(data);
+    try {
+      if (session === null) handshake(message);
+      else frame(session, message);
+    } catch (err) {
+      log.error('internal error', {
+        endpoint,
+        message: err instanceof Error ? err.stack : String(err),
+      });
+      abort(WS_CLOSE.protocolError, 'ERR_EGRESS_INTERNAL', 'internal error');
+    }
+  });
+  ws.on('close', () => {
+    clearTimeout(handshakeTimer);
+    closed = true;
+    engine.close();
+    metrics.connectionsOpen.dec({ endpoint });
+  });
+  ws.on('error', (err) => log.debug('websocket error', { endpoint, message: err.message }));
+  keepAlive(ws, limits.pingIntervalMs);
+}
