@@ -9,7 +9,10 @@ export type MeshErrorCode =
   | 'ERR_TUNNEL_HANDSHAKE'
   | 'ERR_STREAM_CLOSED'
   | 'ERR_STREAM_LIMIT'
-  | 'ERR_FETCH_RESPONSE';
+  | 'ERR_FETCH_RESPONSE'
+  | 'ERR_SIGNALING'
+  | 'ERR_NO_VOLUNTEERS'
+  | 'ERR_UNKNOWN_EGRESS';
 
 export class MeshError extends Error {
   override name = 'MeshError';

@@ -24,7 +24,7 @@ import { MeshError, StreamClosedError } from './errors.ts';
 
 /** Where tunnel messages go; the owner feeds what arrives into `TunnelClient.receive`. */
 export interface TunnelTransport {
-  send(message: Uint8Array): void;
+  send(message: Uint8Array<ArrayBuffer>): void;
   close(): void;
 }
 

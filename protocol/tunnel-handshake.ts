@@ -65,7 +65,7 @@ export class TunnelInitiator {
     });
   }
 
-  writeInit(payload: Uint8Array = EMPTY): Uint8Array {
+  writeInit(payload: Uint8Array = EMPTY): Uint8Array<ArrayBuffer> {
     checkPayload(payload);
     if (this.#step !== 'init')
       throw new TunnelError('ERR_TUNNEL_STATE', 'init was already written');

@@ -21,7 +21,7 @@ export function isValidEgressId(id: string): boolean {
   return id.length >= 1 && id.length <= MAX_EGRESS_ID_LENGTH && EGRESS_ID.test(id);
 }
 
-export function encodeHello(egressId: string): Uint8Array {
+export function encodeHello(egressId: string): Uint8Array<ArrayBuffer> {
   if (typeof egressId !== 'string') {
     throw new TypeError(`egressId: expected a string, got ${typeof egressId}`);
   }

@@ -65,7 +65,7 @@ export class TunnelSession {
   }
 
   /** Seals one encoded Wisp packet (or an empty array for an ack-only frame). */
-  seal(packet: Uint8Array): Uint8Array {
+  seal(packet: Uint8Array): Uint8Array<ArrayBuffer> {
     if (!(packet instanceof Uint8Array)) {
       throw new TypeError(`packet: expected a Uint8Array, got ${typeof packet}`);
     }
