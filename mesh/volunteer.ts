@@ -1,0 +1,367 @@
+/**
+ * The volunteer runtime, the same in a browser tab and in `bu volunteer`:
+ * long-polls the signaling server for consumers, accepts PeerJS data
+ * connections only from consumers it was matched with, and relays each one's
+ * tunnel to the egress it names (see relay.ts).
+ */
+import type { DataConnection, Peer, PeerOptions } from 'peerjs';
+import type { EgressInfo, NatType, VolunteerKind } from '../protocol/matchmaking.ts';
+import { Emitter } from './emitter.ts';
+import { MeshError } from './errors.ts';
+import { Relay, type RelayChannel, type RelaySocket } from './relay.ts';
+import { randomToken, SignalingClient } from './signaling-client.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export type VolunteerState = 'off' | 'starting' | 'on' | 'stopping';
+
+export interface VolunteerEvents {
+  state: { state: VolunteerState };
+  /** One per consumer: an opaque key (never the consumer's id), its country, open or closed. */
+  connection: { peer: string; country: string; open: boolean };
+  /** Bytes per second relayed, both directions together, four times a second while on. */
+  throughput: { bytesPerSecond: number };
+  /** Totals since start, consumer → egress (`up`) and egress → consumer (`down`). */
+  bytes: { up: number; down: number };
+  error: { error: Error };
+  /** A stop has fully quiesced: every connection and timer is gone. */
+  ready: Record<string, never>;
+}
+
+export interface VolunteerOptions {
+  /** The signaling server's base URL, e.g. `http://127.0.0.1:8080/signal/`. */
+  readonly signaling: string | URL;
+  readonly kind: VolunteerKind;
+  readonly slots?: number;
+  /** Bytes per second for all relays together; 0 (the default) is unlimited. */
+  readonly rate?: number;
+  readonly nat?: NatType;
+  /** A private pool tag (64 hex digits); absent means the public pool. */
+  readonly pool?: string;
+  /** Overrides the ICE servers from the signaling server's config (tests use `[]`). */
+  readonly iceServers?: RTCIceServer[];
+  readonly key?: string;
+  /** Opens the WebSocket to an egress; the global WebSocket by default. */
+  readonly openSocket?: (url: string) => RelaySocket;
+  /** How long a match waits for the consumer's connection. */
+  readonly matchTimeoutMs?: number;
+}
+
+const MAX_SLOTS = 64;
+const RETRY_MS = [1_000, 2_000, 5_000, 10_000];
+
+interface Expected {
+  readonly country: string;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+interface ConsumerEntry {
+  readonly key: string;
+  readonly country: string;
+  readonly relays: Set<Relay>;
+}
+
+export class Volunteer extends Emitter<VolunteerEvents> {
+  readonly #options: VolunteerOptions;
+  readonly #signaling: SignalingClient;
+  readonly #bucket: TokenBucket;
+  #slots: number;
+  #state: VolunteerState = 'off';
+  #run: Run | undefined;
+  #stopping: Promise<void> | undefined;
+  #starting: Promise<void> | undefined;
+
+  constructor(options: VolunteerOptions) {
+    super();
+    this.#options = options;
+    this.#signaling = new SignalingClient(
+      options.signaling,
+      options.key ? { key: options.key } : {},
+    );
+    this.#slots = checkSlots(options.slots ?? 5);
+    this.#bucket = new TokenBucket(options.rate ?? 0);
+  }
+
+  get state(): VolunteerState {
+    return this.#state;
+  }
+
+  /** Consumers served at once. Changing it while on takes effect at the next poll. */
+  get slots(): number {
+    return this.#slots;
+  }
+
+  set slots(slots: number) {
+    this.#slots = checkSlots(slots);
+  }
+
+  /** The bandwidth limit in bytes per second (0: unlimited); changes apply at once. */
+  get rate(): number {
+    return this.#bucket.rate;
+  }
+
+  set rate(rate: number) {
+    this.#bucket.rate = rate;
+  }
+
+  /** Starts sharing. Safe to call at any time: while stopping, it waits for the stop. */
+  start(): Promise<void> {
+    if (this.#starting) return this.#starting;
+    if (this.#state === 'on') return Promise.resolve();
+    this.#starting = (async () => {
+      try {
+        if (this.#stopping) await this.#stopping;
+        this.#setState('starting');
+        const run = new Run(this, this.#options, this.#signaling, this.#bucket, () => this.#slots);
+        this.#run = run;
+        await run.begin();
+        if (this.#run === run) this.#setState('on');
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.emit('error', { error });
+        await this.#halt();
+        throw error;
+      } finally {
+        this.#starting = undefined;
+      }
+    })();
+    return this.#starting;
+  }
+
+  /** Stops sharing and closes every connection. Safe to call at any time. */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    if (this.#state === 'off' && !this.#starting) return Promise.resolve();
+    return this.#halt();
+  }
+
+  #halt(): Promise<void> {
+    this.#stopping = (async () => {
+      this.#setState('stopping');
+      const run = this.#run;
+      this.#run = undefined;
+      await run?.end();
+      this.#setState('off');
+      this.#stopping = undefined;
+      this.emit('ready', {});
+    })();
+    return this.#stopping;
+  }
+
+  #setState(state: VolunteerState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.emit('state', { state });
+  }
+
+  /** For the running session: events go out through the volunteer. */
+  report<K extends keyof VolunteerEvents>(type: K, detail: VolunteerEvents[K]): void {
+    this.emit(type, detail);
+  }
+}
+
+/** One start → stop session: its own PeerJS peer, poll loop, relays and timers. */
+class Run {
+  readonly #volunteer: Volunteer;
+  readonly #options: VolunteerOptions;
+  readonly #signaling: SignalingClient;
+  readonly #bucket: TokenBucket;
+  readonly #slots: () => number;
+  readonly #token = randomToken();
+  readonly #abort = new AbortController();
+  readonly #expected = new Map<string, Expected>();
+  readonly #consumers = new Map<string, ConsumerEntry>();
+  #peer: Peer | undefined;
+  #egresses: readonly EgressInfo[] = [];
+  #nextKey = 1;
+  #up = 0;
+  #down = 0;
+  #window = 0;
+  #meter: ReturnType<typeof setInterval> | undefined;
+  #polling: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(
+    volunteer: Volunteer,
+    options: VolunteerOptions,
+    signaling: SignalingClient,
+    bucket: TokenBucket,
+    slots: () => number,
+  ) {
+    this.#volunteer = volunteer;
+    this.#options = options;
+    this.#signaling = signaling;
+    this.#bucket = bucket;
+    this.#slots = slots;
+  }
+
+  async begin(): Promise<void> {
+    const config = await this.#signaling.config(this.#abort.signal);
+    this.#egresses = config.egresses;
+    const { Peer: PeerClass } = await import('peerjs');
+    const server = this.#signaling.peerServer;
+    const options: PeerOptions = {
+      ...server,
+      token: this.#token,
+      config: { iceServers: this.#options.iceServers ?? config.iceServers },
+      debug: 0,
+    };
+    const peer = new PeerClass(options);
+    this.#peer = peer;
+    await new Promise<void>((resolve, reject) => {
+      peer.once('open', () => resolve());
+      peer.once('error', (err) => reject(new MeshError('ERR_SIGNALING', err.message)));
+      this.#abort.signal.addEventListener('abort', () =>
+        reject(new MeshError('ERR_SIGNALING', 'stopped while starting')),
+      );
+    });
+    peer.on('connection', (connection) => this.#accept(connection));
+    peer.on('disconnected', () => {
+      if (!this.#abort.signal.aborted) peer.reconnect();
+    });
+    peer.on('error', (err) => this.#volunteer.report('error', { error: err }));
+    this.#meter = setInterval(() => this.#measure(), 250);
+    this.#polling = this.#pollLoop();
+  }
+
+  async end(): Promise<void> {
+    this.#abort.abort();
+    this.#wake?.();
+    clearInterval(this.#meter);
+    for (const expected of this.#expected.values()) clearTimeout(expected.timer);
+    this.#expected.clear();
+    const relays = [...this.#consumers.values()].flatMap((c) => [...c.relays]);
+    for (const relay of relays) relay.close();
+    await Promise.all(relays.map((relay) => relay.ended));
+    await this.#polling;
+    this.#peer?.destroy();
+    this.#peer = undefined;
+  }
+
+  get #busy(): number {
+    let busy = this.#expected.size;
+    for (const consumer of this.#consumers.values()) busy += consumer.relays.size > 0 ? 1 : 0;
+    return busy;
+  }
+
+  async #pollLoop(): Promise<void> {
+    let failures = 0;
+    const peer = this.#peer;
+    while (!this.#abort.signal.aborted && peer) {
+      const free = Math.max(0, this.#slots() - this.#busy);
+      if (free === 0 || peer.disconnected) {
+        await this.#sleep(1_000);
+        continue;
+      }
+      try {
+        const { match } = await this.#signaling.volunteerPoll(
+          {
+            id: peer.id,
+            token: this.#token,
+            slots: free,
+            nat: this.#options.nat ?? 'unknown',
+            kind: this.#options.kind,
+            ...(this.#options.pool ? { pool: this.#options.pool } : {}),
+          },
+          this.#abort.signal,
+        );
+        failures = 0;
+        if (match) this.#expect(match.consumer, match.cc);
+      } catch (err) {
+        if (this.#abort.signal.aborted) return;
+        this.#volunteer.report('error', {
+          error: err instanceof Error ? err : new Error(String(err)),
+        });
+        await this.#sleep(RETRY_MS[Math.min(failures++, RETRY_MS.length - 1)] ?? 10_000);
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  #expect(consumerId: string, country: string): void {
+    const previous = this.#expected.get(consumerId);
+    if (previous) clearTimeout(previous.timer);
+    const timer = setTimeout(
+      () => this.#expected.delete(consumerId),
+      this.#options.matchTimeoutMs ?? 30_000,
+    );
+    this.#expected.set(consumerId, { country, timer });
+  }
+
+  #accept(connection: DataConnection): void {
+    const expected = this.#expected.get(connection.peer);
+    const known = this.#consumers.get(connection.peer);
+    if (expected === undefined && known === undefined) {
+      // Only consumers the signaling server matched us with may connect.
+      connection.close();
+      return;
+    }
+    if (expected) {
+      clearTimeout(expected.timer);
+      this.#expected.delete(connection.peer);
+    }
+    connection.once('open', () => {
+      if (this.#abort.signal.aborted) return connection.close();
+      const channel: RelayChannel = connection.dataChannel;
+      const relay = new Relay({
+        channel,
+        egresses: this.#egresses,
+        openSocket: this.#options.openSocket ?? ((url) => new WebSocket(url)),
+        bucket: this.#bucket,
+        onBytes: (up, down) => {
+          this.#up += up;
+          this.#down += down;
+          this.#window += up + down;
+        },
+      });
+      const entry = this.#consumers.get(connection.peer) ?? {
+        key: `p${this.#nextKey++}`,
+        country: expected?.country ?? known?.country ?? '??',
+        relays: new Set<Relay>(),
+      };
+      if (entry.relays.size === 0) {
+        this.#consumers.set(connection.peer, entry);
+        this.#volunteer.report('connection', {
+          peer: entry.key,
+          country: entry.country,
+          open: true,
+        });
+      }
+      entry.relays.add(relay);
+      void relay.ended.then(() => {
+        connection.close();
+        entry.relays.delete(relay);
+        if (entry.relays.size === 0 && this.#consumers.get(connection.peer) === entry) {
+          this.#consumers.delete(connection.peer);
+          this.#volunteer.report('connection', {
+            peer: entry.key,
+            country: entry.country,
+            open: false,
+          });
+          this.#wake?.();
+        }
+      });
+    });
+  }
+
+  #measure(): void {
+    this.#volunteer.report('throughput', { bytesPerSecond: this.#window * 4 });
+    this.#volunteer.report('bytes', { up: this.#up, down: this.#down });
+    this.#window = 0;
+  }
+}
+
+function checkSlots(slots: number): number {
+  if (!Number.isInteger(slots) || slots < 0 || slots > MAX_SLOTS) {
+    throw new RangeError(`slots: expected an integer in 0..${MAX_SLOTS}, got ${slots}`);
+  }
+  return slots;
+}

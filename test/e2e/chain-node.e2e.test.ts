@@ -1,0 +1,186 @@
+/**
+ * The whole chain in Node, inside scripts/netns-run: a Consumer reaches a
+ * local origin through a Volunteer (both on node-datachannel) and the egress,
+ * introduced by the signaling server. Servers run in-process on 10.77.0.1.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
+import {
+  RTCIceCandidate,
+  RTCPeerConnection,
+  RTCSessionDescription,
+} from 'node-datachannel/polyfill';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startEgressServer, type EgressServer } from '../../egress/server.ts';
+import { Consumer } from '../../mesh/consumer.ts';
+import { StreamClosedError } from '../../mesh/errors.ts';
+import { Volunteer } from '../../mesh/volunteer.ts';
+import { bytesToBase64url } from '../../protocol/bytes.ts';
+import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
+import { createLogger } from '../../signaling/logger.ts';
+import { startSignalingServer, type SignalingServer } from '../../signaling/server.ts';
+
+// peerjs looks for WebRTC and WebSocket when it loads; mesh loads it lazily.
+Object.assign(globalThis, { RTCPeerConnection, RTCSessionDescription, RTCIceCandidate, WebSocket });
+
+const HOST = '10.77.0.1';
+const key = generateKeyPair();
+let egress: EgressServer;
+let signaling: SignalingServer;
+let origin: HttpServer;
+let echo: Server;
+let originPort: number;
+let echoPort: number;
+const running: Array<{ stop(): Promise<void> }> = [];
+
+function listen(server: Server | HttpServer): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+beforeAll(async () => {
+  origin = createHttpServer((req, res) => {
+    const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size') ?? '0');
+    const body = randomBytes(size);
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'x-sha256': createHash('sha256').update(body).digest('hex'),
+    });
+    res.end(body);
+  });
+  originPort = await listen(origin);
+  echo = createTcpServer((socket) => socket.pipe(socket));
+  echoPort = await listen(echo);
+  egress = await startEgressServer({
+    host: HOST,
+    port: 0,
+    key,
+    allow: [`127.0.0.1:${originPort}`, `127.0.0.1:${echoPort}`],
+    log: 'silent',
+  });
+  signaling = await startSignalingServer({
+    host: HOST,
+    port: 0,
+    geoip: false,
+    allowSameIp: true,
+    logger: createLogger('silent'),
+    egresses: [
+      {
+        id: 'local',
+        url: `ws://${HOST}:${egress.port}/`,
+        publicKey: bytesToBase64url(key.publicKey),
+      },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(running.map((r) => r.stop()));
+  await signaling.close();
+  await egress.close();
+  origin.close();
+  echo.close();
+});
+
+async function volunteer(): Promise<Volunteer> {
+  const v = new Volunteer({
+    signaling: signaling.url,
+    kind: 'node',
+    nat: 'unrestricted',
+    iceServers: [],
+    slots: 4,
+  });
+  running.push(v);
+  await v.start();
+  return v;
+}
+
+async function consumer(volunteers: number): Promise<Consumer> {
+  const c = new Consumer({ signaling: signaling.url, iceServers: [], volunteers });
+  running.push(c);
+  await c.start();
+  return c;
+}
+
+async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('consumer → volunteer → egress → origin (Node)', () => {
+  it('fetches through a volunteer, byte-exact, and streams TCP', async () => {
+    const v = await volunteer();
+    const connections: boolean[] = [];
+    v.on('connection', ({ open }) => connections.push(open));
+    const c = await consumer(1);
+    const response = await c.fetch(
+      new Request(`http://127.0.0.1:${originPort}/?size=${4 * 1024 * 1024}`),
+      20_000,
+    );
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.length).toBe(4 * 1024 * 1024);
+    expect(createHash('sha256').update(body).digest('hex')).toBe(response.headers.get('x-sha256'));
+    expect(c.status).toMatchObject({ volunteers: 1, egress: 'local' });
+    expect(connections).toEqual([true]);
+
+    const stream = await c.connect('127.0.0.1', echoPort);
+    const data = randomBytes(256 * 1024);
+    void stream.writable.getWriter().write(new Uint8Array(data));
+    const reader = stream.readable.getReader();
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    while (length < data.length) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.length;
+    }
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    await c.stop();
+    await waitFor(() => connections.length === 2, 'the volunteer to see the consumer leave');
+    expect(connections).toEqual([true, false]);
+    await v.stop();
+    expect(v.state).toBe('off');
+  });
+
+  it('replaces a lost volunteer; streams on it fail with a clear error', async () => {
+    const a = await volunteer();
+    const b = await volunteer();
+    const c = await consumer(2);
+    await waitFor(() => c.status.volunteers === 2, 'two tunnels');
+    const streams = await Promise.all([
+      c.connect('127.0.0.1', echoPort),
+      c.connect('127.0.0.1', echoPort),
+    ]);
+    const pending = streams.map((s) =>
+      s.readable
+        .getReader()
+        .read()
+        .then(
+          () => null,
+          (e: unknown) => e,
+        ),
+    );
+    await a.stop();
+    // One of the two streams was on a's tunnel: it fails, it does not hang.
+    const failures = await Promise.race([
+      Promise.any(pending.map((p) => p.then((e) => (e ? e : Promise.reject(new Error()))))),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('hang')), 15_000)),
+    ]);
+    expect(failures).toBeInstanceOf(StreamClosedError);
+    // New requests still work through b.
+    const response = await c.fetch(
+      new Request(`http://127.0.0.1:${originPort}/?size=1000`),
+      10_000,
+    );
+    expect((await response.arrayBuffer()).byteLength).toBe(1000);
+    await c.stop();
+    await b.stop();
+  });
+});
