@@ -1,0 +1,88 @@
+// Bundles the widget: dist/widget/browsers-unbounded.js (the element, Lit, idb-keyval and
+// everything but the globe) plus a lazily imported chunk with globe.gl and three.
+// Prints the gzipped size of each file. `node components/build.mjs [--metafile]`.
+import { build } from 'esbuild';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const outdir = join(root, 'dist/widget');
+
+// globe.gl and two of its dependencies inject a <style> into the page's <head> when they
+// load. The widget lives in a shadow root and styles nothing outside it, so drop them.
+const noGlobalStyles = {
+  name: 'no-global-styles',
+  setup(builder) {
+    builder.onLoad(
+      { filter: /node_modules[\\/](globe\.gl|float-tooltip|three-render-objects)[\\/].*\.mjs$/ },
+      (args) => ({
+        contents: readFileSync(args.path, 'utf8').replace(/^styleInject\(css_248z\);$/m, ''),
+        loader: 'js',
+      }),
+    );
+  },
+};
+
+// three-globe imports the WebGPU renderer and TSL (for its heatmap layer) and h3-js (for
+// its hexagon layers). The widget uses neither layer, and together they are more than half
+// of the globe chunk, so the bundle gets stand-ins that throw if anything ever calls them.
+const unusedLayers = {
+  name: 'unused-globe-layers',
+  setup(builder) {
+    builder.onResolve({ filter: /^(three\/webgpu|three\/tsl|h3-js)$/ }, (args) => ({
+      path: args.path,
+      namespace: 'unused',
+    }));
+    builder.onLoad({ filter: /.*/, namespace: 'unused' }, (args) => {
+      const fail = `() => { throw new Error('${args.path} is not bundled with the widget'); }`;
+      const names = {
+        'three/webgpu': ['StorageInstancedBufferAttribute', 'WebGPURenderer'],
+        'three/tsl': [],
+        'h3-js': ['latLngToCell', 'cellToLatLng', 'cellToBoundary', 'polygonToCells'],
+      }[args.path];
+      return {
+        contents: names.map((name) => `export const ${name} = ${fail};`).join('\n') || 'export {};',
+        loader: 'js',
+      };
+    });
+  },
+};
+
+rmSync(outdir, { recursive: true, force: true });
+const result = await build({
+  entryPoints: { 'browsers-unbounded': join(root, 'components/browsers-unbounded.ts') },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['es2022', 'chrome109', 'firefox115', 'safari16'],
+  minify: true,
+  sourcemap: true,
+  legalComments: 'linked',
+  chunkNames: 'chunks/[name]-[hash]',
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [noGlobalStyles, unusedLayers],
+});
+
+if (process.argv.includes('--metafile'))
+  writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+
+const rows = Object.keys(result.metafile.outputs)
+  .filter((file) => file.endsWith('.js'))
+  .map((file) => {
+    const bytes = readFileSync(join(root, file));
+    return {
+      file: file.replace(/^dist\/widget\//, ''),
+      raw: bytes.length,
+      gzip: gzipSync(bytes, { level: 9 }).length,
+    };
+  });
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+for (const { file, raw, gzip } of rows)
+  console.log(
+    `${basename(file).padEnd(44)} ${kib(raw).padStart(10)} ${kib(gzip).padStart(10)} gzip`,
+  );
