@@ -52,7 +52,7 @@ const unusedLayers = {
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
-  entryPoints: { 'browsers-unbounded': join(root, 'components/browsers-unbounded.ts') },
+  entryPoints: { 'browsers-unbounded': join(root, 'components/widget.ts') },
   outdir,
   bundle: true,
   splitting: true,
