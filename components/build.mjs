@@ -71,18 +71,41 @@ const result = await build({
 if (process.argv.includes('--metafile'))
   writeFileSync(join(outdir, 'meta.json'), JSON.stringify(result.metafile));
 
-const rows = Object.keys(result.metafile.outputs)
+/** The widget with Lit, PeerJS and the mesh runtime, but without the globe (issue budget). */
+const WIDGET_BUDGET_GZIP = 60 * 1024;
+
+const outputs = result.metafile.outputs;
+const rows = Object.keys(outputs)
   .filter((file) => file.endsWith('.js'))
   .map((file) => {
     const bytes = readFileSync(join(root, file));
+    const inputs = Object.keys(outputs[file]?.inputs ?? {});
     return {
       file: file.replace(/^dist\/widget\//, ''),
       raw: bytes.length,
       gzip: gzipSync(bytes, { level: 9 }).length,
+      // The globe chunk is the one built from globe-scene.ts (with globe.gl and three).
+      globe: inputs.some((input) => input.endsWith('components/globe-scene.ts')),
+      // Static imports only: the globe must be reachable by dynamic import alone.
+      imports: (outputs[file]?.imports ?? [])
+        .filter((i) => i.kind === 'import-statement')
+        .map((i) => i.path.replace(/^dist\/widget\//, '')),
     };
   });
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
-for (const { file, raw, gzip } of rows)
+for (const { file, raw, gzip, globe } of rows)
   console.log(
-    `${basename(file).padEnd(44)} ${kib(raw).padStart(10)} ${kib(gzip).padStart(10)} gzip`,
+    `${basename(file).padEnd(44)} ${kib(raw).padStart(10)} ${kib(gzip).padStart(10)} gzip${globe ? '  (globe, lazy)' : ''}`,
   );
+const widgetGzip = rows.filter((r) => !r.globe).reduce((sum, r) => sum + r.gzip, 0);
+console.log(
+  `widget without the globe: ${kib(widgetGzip)} gzip (budget ${kib(WIDGET_BUDGET_GZIP)})`,
+);
+writeFileSync(
+  join(outdir, 'sizes.json'),
+  JSON.stringify({ budget: WIDGET_BUDGET_GZIP, widgetGzip, files: rows }, null, 2) + '\n',
+);
+if (widgetGzip > WIDGET_BUDGET_GZIP) {
+  console.error('the widget is over its size budget');
+  process.exitCode = 1;
+}
