@@ -1,0 +1,111 @@
+/**
+ * The site as a PWA in Chromium: the manifest and its icons, the service worker
+ * controlling /browse/, and /browse/ opening offline and saying so. With BU_SCREENSHOTS
+ * set to a directory, also writes screenshots of the pages in light and dark.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type LaunchedChromium } from './chromium.ts';
+import { SITE_DIR, startSiteStack, type SiteStack } from './site-stack.ts';
+
+let stack: SiteStack;
+let chromium: LaunchedChromium;
+
+beforeAll(async () => {
+  stack = await startSiteStack({ allow: [] });
+  chromium = await launchChromium();
+});
+
+afterAll(async () => {
+  await chromium?.close();
+  await stack?.close();
+});
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(path: string): [number, number] {
+  const bytes = readFileSync(path);
+  return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+}
+
+describe('the PWA', () => {
+  it('has a valid manifest with 192 and 512 icons, maskable too', async () => {
+    const response = await fetch(`${stack.url}/manifest.webmanifest`);
+    expect(response.headers.get('content-type')).toContain('application/manifest+json');
+    const manifest: unknown = await response.json();
+    expect(manifest).toMatchObject({
+      name: 'Browsers Unbounded',
+      start_url: '/browse/',
+      display: 'standalone',
+    });
+    const { short_name, theme_color, background_color } = manifest as Record<string, unknown>;
+    expect(typeof short_name === 'string' && short_name.length <= 12).toBe(true);
+    expect(theme_color).toMatch(/^#[0-9a-f]{6}$/i);
+    expect(background_color).toMatch(/^#[0-9a-f]{6}$/i);
+    const icons = (manifest as { icons: Array<{ src: string; sizes: string; purpose: string }> })
+      .icons;
+    for (const size of [192, 512]) {
+      for (const purpose of ['any', 'maskable']) {
+        const icon = icons.find((i) => i.sizes === `${size}x${size}` && i.purpose === purpose);
+        expect(icon, `${purpose} ${size}`).toBeDefined();
+        expect(pngSize(join(SITE_DIR, icon!.src))).toEqual([size, size]);
+      }
+    }
+  });
+
+  it('the service worker controls /browse/, and /browse/ opens offline and says so', async () => {
+    const page = await chromium.context.newPage();
+    await page.goto(`${stack.url}/browse/`);
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await page.reload();
+    expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+
+    await chromium.context.setOffline(true);
+    try {
+      await page.reload();
+      await expect
+        .poll(() => page.evaluate(() => document.getElementById('bu-offline')?.hidden))
+        .toBe(false);
+      expect(await page.textContent('#bu-status')).toContain('Offline');
+      expect(await page.textContent('h1')).toContain('Browse');
+    } finally {
+      await chromium.context.setOffline(false);
+      await page.close();
+    }
+  });
+});
+
+describe('screenshots', () => {
+  const dir = process.env['BU_SCREENSHOTS'];
+  it.skipIf(dir === undefined)(
+    'of /, /embed/, /privacy/ and /browse/ in light and dark',
+    async () => {
+      await mkdir(dir!, { recursive: true });
+      for (const scheme of ['light', 'dark'] as const) {
+        const page = await chromium.context.newPage();
+        await page.emulateMedia({ colorScheme: scheme });
+        for (const [name, path] of [
+          ['home', '/'],
+          ['embed', '/embed/'],
+          ['privacy', '/privacy/'],
+          ['browse', '/browse/'],
+        ] as const) {
+          for (const [width, height, label] of [
+            [1280, 900, 'desktop'],
+            [390, 844, 'phone'],
+          ] as const) {
+            await page.setViewportSize({ width, height });
+            await page.goto(`${stack.url}${path}`);
+            await page.waitForTimeout(600);
+            await page.screenshot({
+              path: join(dir!, `${name}-${label}-${scheme}.png`),
+              fullPage: label === 'desktop',
+            });
+          }
+        }
+        await page.close();
+      }
+    },
+  );
+});

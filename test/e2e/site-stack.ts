@@ -1,0 +1,110 @@
+/**
+ * For the site's end-to-end tests: the built site (dist/site) and the signaling service
+ * on one local HTTP server (signaling at /signal/, as `bu serve` mounts it), an egress,
+ * and optionally Node volunteers. The site listens on 127.0.0.1 so that Chromium treats
+ * it as a secure context (service workers need one); WebRTC still gathers candidates on
+ * the namespace's 10.77.0.x interface.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEgressServer, type EgressServer } from '../../egress/server.ts';
+import { bytesToBase64url } from '../../protocol/bytes.ts';
+import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
+import { createLogger } from '../../signaling/logger.ts';
+import { createSignalingService, type SignalingService } from '../../signaling/service.ts';
+
+export const SITE_DIR = fileURLToPath(new URL('../../dist/site/', import.meta.url));
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+export interface SiteStack {
+  readonly url: string;
+  readonly egress: EgressServer;
+  readonly signaling: SignalingService;
+  close(): Promise<void>;
+}
+
+async function file(path: string): Promise<string | undefined> {
+  const root = resolve(SITE_DIR);
+  const full = resolve(root, `.${decodeURIComponent(path)}`);
+  if (full !== root && !full.startsWith(root + sep)) return undefined;
+  try {
+    const info = await stat(full);
+    if (info.isFile()) return full;
+    if (info.isDirectory()) {
+      const index = join(full, 'index.html');
+      if ((await stat(index)).isFile()) return index;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+export async function startSiteStack(options: { allow: string[] }): Promise<SiteStack> {
+  const key = generateKeyPair();
+  const egress = await startEgressServer({
+    host: '127.0.0.1',
+    port: 0,
+    key,
+    allow: options.allow,
+    log: 'silent',
+  });
+  const signaling = createSignalingService({
+    path: '/signal/',
+    geoip: false,
+    allowSameIp: true,
+    logger: createLogger('silent'),
+    egresses: [
+      {
+        id: 'local',
+        url: `ws://127.0.0.1:${egress.port}/`,
+        publicKey: bytesToBase64url(key.publicKey),
+      },
+    ],
+  });
+  const server: Server = createServer((req, res) => {
+    if (signaling.handleRequest(req, res)) return;
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    void file(path).then(async (found) => {
+      if (!found) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': TYPES[extname(found)] ?? 'application/octet-stream',
+        'cache-control': 'no-cache',
+      });
+      res.end(await readFile(found));
+    });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (!signaling.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    egress,
+    signaling,
+    async close() {
+      await signaling.close();
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await egress.close();
+    },
+  };
+}
