@@ -37,6 +37,21 @@ export interface TunnelClientOptions {
   readonly maxStreams?: number;
 }
 
+/** An HTTP request with its head as a list of pairs (see `TunnelClient.exchange`). */
+export interface HttpExchangeRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
+export interface HttpExchangeResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Array<[string, string]>;
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
 /** One byte stream through the tunnel. Closing `readable` (cancel) closes the stream. */
 export interface TunnelStream {
   readonly id: number;
@@ -153,15 +168,36 @@ export class TunnelClient {
    * Redirects come back as they are; the body arrives decoded.
    */
   async fetch(request: Request): Promise<Response> {
+    const response = await this.exchange({
+      method: request.method,
+      url: request.url,
+      headers: [...request.headers],
+      body: request.body,
+    });
+    const init = {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    };
+    return new Response(response.body, init);
+  }
+
+  /**
+   * One HTTP exchange at the egress with heads as lists of pairs, so a caller
+   * that keeps its own cookies can send `Cookie` and read `Set-Cookie` (which a
+   * browser's Request and Response hide). Statuses without a body come back
+   * with `body: null`.
+   */
+  async exchange(request: HttpExchangeRequest): Promise<HttpExchangeResponse> {
     const url = new URL(request.url);
     const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-    const stream = this.#open('fetch', url.hostname.replace(/^\[|\]$/g, ''), port);
     const head = encodeFetchRequestHead({
       method: request.method,
       url: url.href,
-      headers: [...request.headers],
+      headers: request.headers.map(([name, value]): [string, string] => [name, value]),
       hasBody: request.body !== null,
     });
+    const stream = this.#open('fetch', url.hostname.replace(/^\[|\]$/g, ''), port);
     const writer = stream.writable.getWriter();
     const reader = stream.readable.getReader();
     const upload = (async () => {
@@ -178,7 +214,7 @@ export class TunnelClient {
     upload.catch(() => undefined);
     try {
       const { head: responseHead, rest } = await readResponseHead(reader);
-      return toResponse(responseHead, rest, reader);
+      return toExchangeResponse(responseHead, rest, reader);
     } catch (err) {
       void reader.cancel().catch(() => undefined);
       throw err;
@@ -368,19 +404,19 @@ async function readResponseHead(
   }
 }
 
-function toResponse(
+function toExchangeResponse(
   head: FetchResponseHead,
   rest: Uint8Array,
   reader: ReadableStreamDefaultReader<Uint8Array>,
-): Response {
+): HttpExchangeResponse {
   if (head.status < 200) {
     void reader.cancel().catch(() => undefined);
     throw new MeshError('ERR_FETCH_RESPONSE', `the egress returned status ${head.status}`);
   }
-  const init = { status: head.status, statusText: head.statusText, headers: head.headers };
+  const response = { status: head.status, statusText: head.statusText, headers: head.headers };
   if (NULL_BODY_STATUSES.has(head.status)) {
     void reader.cancel().catch(() => undefined);
-    return new Response(null, init);
+    return { ...response, body: null };
   }
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -395,5 +431,5 @@ function toResponse(
       return reader.cancel(reason);
     },
   });
-  return new Response(body, init);
+  return { ...response, body };
 }

@@ -46,7 +46,11 @@ beforeAll(async () => {
       length += chunk.length;
     });
     req.on('end', () => {
-      res.writeHead(200, { 'x-method': req.method ?? '', 'set-cookie': ['a=1', 'b=2'] });
+      res.writeHead(200, {
+        'x-method': req.method ?? '',
+        'x-cookie': req.headers.cookie ?? '',
+        'set-cookie': ['a=1', 'b=2'],
+      });
       res.end(JSON.stringify({ length, sha256: hash.digest('hex') }));
     });
   });
@@ -157,6 +161,25 @@ describe('TunnelClient through the egress', () => {
     const gzip = await client.fetch(new Request(`${base}/gzip`));
     expect(gzip.headers.get('content-encoding')).toBeNull();
     expect(await gzip.text()).toBe('decoded by the egress');
+    client.close();
+  });
+
+  it('exchanges heads as lists of pairs: Cookie goes out, every Set-Cookie comes back', async () => {
+    const client = await tunnel();
+    const response = await client.exchange({
+      method: 'GET',
+      url: `http://127.0.0.1:${originPort}/`,
+      headers: [['cookie', 'session=abc; theme=dark']],
+      body: null,
+    });
+    expect(response.status).toBe(200);
+    const headers = response.headers.map(([name, value]) => [name.toLowerCase(), value]);
+    expect(headers).toContainEqual(['x-cookie', 'session=abc; theme=dark']);
+    expect(headers.filter(([name]) => name === 'set-cookie')).toEqual([
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+    ]);
+    await response.body?.cancel();
     client.close();
   });
 
