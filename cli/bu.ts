@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { CliError, type Command } from './command.ts';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.ts')).serve,
+  volunteer: async () => (await import('./volunteer.ts')).volunteer,
+  proxy: async () => (await import('./proxy.ts')).proxy,
   keygen: async () => (await import('./keygen.ts')).keygen,
   egress: async () => (await import('./egress.ts')).egress,
   signaling: async () => (await import('./signaling.ts')).signaling,

@@ -11,6 +11,7 @@ import type { EgressInfo, NatType } from '../protocol/matchmaking.ts';
 import { encodeHello } from '../protocol/tunnel-hello.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
+import { loadPeer } from './peerjs-module.ts';
 import { randomToken, SignalingClient } from './signaling-client.ts';
 import { TunnelClient, type TunnelStream } from './tunnel-client.ts';
 
@@ -103,7 +104,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
     if (this.#peer) return;
     this.#abort = new AbortController();
     const config = await this.#signaling.config(this.#abort.signal);
-    const { Peer: PeerClass } = await import('peerjs');
+    const PeerClass = await loadPeer();
     const options: PeerOptions = {
       ...this.#signaling.peerServer,
       token: this.#token,
@@ -237,6 +238,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
         }),
         this.#options.tunnelTimeoutMs ?? 15_000,
         `volunteer ${volunteer} did not answer`,
+        this.#abort.signal,
       );
       const channel = connection.dataChannel;
       channel.binaryType = 'arraybuffer';
@@ -257,6 +259,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
         tunnelClient.ready,
         this.#options.tunnelTimeoutMs ?? 15_000,
         `the egress did not answer through volunteer ${volunteer}`,
+        this.#abort.signal,
       );
       if (this.#abort.signal.aborted) {
         tunnelClient.close();
@@ -302,16 +305,33 @@ export class Consumer extends Emitter<ConsumerEvents> {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+/** `promise`, or a rejection after `ms`, or at once when `signal` aborts (the consumer stops). */
+function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  message: string,
+  signal: AbortSignal,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new MeshError('ERR_TUNNEL_CLOSED', message)), ms);
+    const stop = (): void => {
+      clearTimeout(timer);
+      reject(new MeshError('ERR_TUNNEL_CLOSED', 'the consumer stopped'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      reject(new MeshError('ERR_TUNNEL_CLOSED', message));
+    }, ms);
+    if (signal.aborted) return stop();
+    signal.addEventListener('abort', stop, { once: true });
     promise.then(
       (value) => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', stop);
         resolve(value);
       },
       (err: unknown) => {
         clearTimeout(timer);
+        signal.removeEventListener('abort', stop);
         reject(err instanceof Error ? err : new Error(String(err)));
       },
     );

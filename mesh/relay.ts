@@ -45,12 +45,17 @@ export interface RelayOptions {
   readonly maxBufferedBytes?: number;
   /** How long the consumer has to send HELLO. */
   readonly helloTimeoutMs?: number;
+  /** Messages the channel delivered before the relay existed, oldest first. */
+  readonly received?: readonly unknown[];
 }
 
 export type RelayEnd =
   'closed' | 'bad-hello' | 'unknown-egress' | 'hello-timeout' | 'egress-unreachable' | 'overflow';
 
-const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
+// Credits bound what a tunnel may have in flight (a window per stream), but a browser cannot
+// pause its WebSocket, so the cap must hold many streams' windows at once (20 parallel
+// downloads at 1 MiB each overflowed an 8 MiB cap in Chromium).
+const DEFAULT_MAX_BUFFERED = 32 * 1024 * 1024;
 /** Above this much in the data channel's buffer, a Node relay stops reading the WebSocket. */
 const PAUSE_BYTES = 1024 * 1024;
 const OPEN = 1;
@@ -93,6 +98,7 @@ export class Relay {
       () => this.close('hello-timeout'),
       options.helloTimeoutMs ?? 10_000,
     );
+    for (const data of options.received ?? []) this.#fromConsumer(data);
   }
 
   close(end: RelayEnd = 'closed'): void {

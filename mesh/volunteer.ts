@@ -8,7 +8,8 @@ import type { DataConnection, Peer, PeerOptions } from 'peerjs';
 import type { EgressInfo, NatType, VolunteerKind } from '../protocol/matchmaking.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
-import { Relay, type RelayChannel, type RelaySocket } from './relay.ts';
+import { loadPeer } from './peerjs-module.ts';
+import { Relay, type RelayChannel, type RelayEnd, type RelaySocket } from './relay.ts';
 import { randomToken, SignalingClient } from './signaling-client.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -16,8 +17,11 @@ export type VolunteerState = 'off' | 'starting' | 'on' | 'stopping';
 
 export interface VolunteerEvents {
   state: { state: VolunteerState };
-  /** One per consumer: an opaque key (never the consumer's id), its country, open or closed. */
-  connection: { peer: string; country: string; open: boolean };
+  /**
+   * One per consumer: an opaque key (never the consumer's id), its country, open or closed;
+   * a close says why its last relay ended.
+   */
+  connection: { peer: string; country: string; open: boolean; reason?: RelayEnd };
   /** Bytes per second relayed, both directions together, four times a second while on. */
   throughput: { bytesPerSecond: number };
   /** Totals since start, consumer → egress (`up`) and egress → consumer (`down`). */
@@ -48,10 +52,24 @@ export interface VolunteerOptions {
 
 const MAX_SLOTS = 64;
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000];
+/** How long a connection may wait for the poll answer that names its consumer. */
+const EARLY_WAIT_MS = 5_000;
+/** Unannounced connections held at once; more are refused at once. */
+const MAX_EARLY = 8;
+/** Messages an unannounced connection may send while it waits. */
+const MAX_EARLY_MESSAGES = 4;
 
 interface Expected {
   readonly country: string;
   readonly timer: ReturnType<typeof setTimeout>;
+}
+
+interface EarlyConnection {
+  readonly connection: DataConnection;
+  readonly timer: ReturnType<typeof setTimeout>;
+  /** Messages that arrived while it waited (at most a few: the HELLO and a handshake). */
+  readonly received: unknown[];
+  readonly stopRecording: () => void;
 }
 
 interface ConsumerEntry {
@@ -170,6 +188,8 @@ class Run {
   readonly #abort = new AbortController();
   readonly #expected = new Map<string, Expected>();
   readonly #consumers = new Map<string, ConsumerEntry>();
+  /** Connections that came before our poll said who they were (see #accept). */
+  readonly #early = new Map<string, EarlyConnection>();
   #peer: Peer | undefined;
   #egresses: readonly EgressInfo[] = [];
   #nextKey = 1;
@@ -197,7 +217,7 @@ class Run {
   async begin(): Promise<void> {
     const config = await this.#signaling.config(this.#abort.signal);
     this.#egresses = config.egresses;
-    const { Peer: PeerClass } = await import('peerjs');
+    const PeerClass = await loadPeer();
     const server = this.#signaling.peerServer;
     const options: PeerOptions = {
       ...server,
@@ -229,6 +249,11 @@ class Run {
     clearInterval(this.#meter);
     for (const expected of this.#expected.values()) clearTimeout(expected.timer);
     this.#expected.clear();
+    for (const early of this.#early.values()) {
+      clearTimeout(early.timer);
+      early.connection.close();
+    }
+    this.#early.clear();
     const relays = [...this.#consumers.values()].flatMap((c) => [...c.relays]);
     for (const relay of relays) relay.close();
     await Promise.all(relays.map((relay) => relay.ended));
@@ -294,21 +319,54 @@ class Run {
       this.#options.matchTimeoutMs ?? 30_000,
     );
     this.#expected.set(consumerId, { country, timer });
+    const early = this.#early.get(consumerId);
+    if (early !== undefined) {
+      clearTimeout(early.timer);
+      this.#early.delete(consumerId);
+      early.stopRecording();
+      this.#accept(early.connection, early.received);
+    }
   }
 
-  #accept(connection: DataConnection): void {
+  #accept(connection: DataConnection, received: readonly unknown[] = []): void {
     const expected = this.#expected.get(connection.peer);
     const known = this.#consumers.get(connection.peer);
     if (expected === undefined && known === undefined) {
-      // Only consumers the signaling server matched us with may connect.
-      connection.close();
+      // Only consumers the signaling server matched us with may connect. The consumer's
+      // offer travels over the PeerJS socket and our poll's answer over HTTP, so the offer
+      // can arrive first: hold it briefly (a bounded few) for the answer to catch up, and
+      // keep what it sends meanwhile (a few messages at most, or it is refused).
+      if (this.#early.size >= MAX_EARLY || this.#early.has(connection.peer)) {
+        connection.close();
+        return;
+      }
+      const buffered: unknown[] = [];
+      const record = (data: unknown): void => {
+        buffered.push(data);
+        if (buffered.length > MAX_EARLY_MESSAGES) drop();
+      };
+      const drop = (): void => {
+        const early = this.#early.get(connection.peer);
+        if (early?.connection !== connection) return;
+        clearTimeout(early.timer);
+        this.#early.delete(connection.peer);
+        connection.off('data', record);
+        connection.close();
+      };
+      connection.on('data', record);
+      this.#early.set(connection.peer, {
+        connection,
+        timer: setTimeout(drop, EARLY_WAIT_MS),
+        received: buffered,
+        stopRecording: () => connection.off('data', record),
+      });
       return;
     }
     if (expected) {
       clearTimeout(expected.timer);
       this.#expected.delete(connection.peer);
     }
-    connection.once('open', () => {
+    const begin = (): void => {
       if (this.#abort.signal.aborted) return connection.close();
       const channel: RelayChannel = connection.dataChannel;
       const relay = new Relay({
@@ -316,6 +374,7 @@ class Run {
         egresses: this.#egresses,
         openSocket: this.#options.openSocket ?? ((url) => new WebSocket(url)),
         bucket: this.#bucket,
+        received,
         onBytes: (up, down) => {
           this.#up += up;
           this.#down += down;
@@ -336,7 +395,7 @@ class Run {
         });
       }
       entry.relays.add(relay);
-      void relay.ended.then(() => {
+      void relay.ended.then((reason) => {
         connection.close();
         entry.relays.delete(relay);
         if (entry.relays.size === 0 && this.#consumers.get(connection.peer) === entry) {
@@ -345,11 +404,14 @@ class Run {
             peer: entry.key,
             country: entry.country,
             open: false,
+            reason,
           });
           this.#wake?.();
         }
       });
-    });
+    };
+    if (connection.open) begin();
+    else connection.once('open', begin);
   }
 
   #measure(): void {

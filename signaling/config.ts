@@ -41,6 +41,12 @@ export interface SignalingOptions {
   readonly iceServers?: readonly IceServer[];
   /** Let a consumer be matched with a volunteer at its own address (on for `bu serve`). */
   readonly allowSameIp?: boolean;
+  /**
+   * Match regardless of NAT types (on for `bu serve`, where everything runs on one machine and
+   * NAT does not matter). Off by default: restricted and unknown consumers then get only
+   * unrestricted volunteers.
+   */
+  readonly ignoreNat?: boolean;
   /** Origins allowed by CORS and on WebSockets; absent means echo any origin. */
   readonly cors?: readonly string[];
   /** `GET {path}{key}/peers` lists connected ids (off, as in the stock server). */
@@ -78,6 +84,7 @@ export interface SignalingSettings {
   readonly egresses: readonly EgressInfo[];
   readonly iceServers: readonly IceServer[];
   readonly allowSameIp: boolean;
+  readonly ignoreNat: boolean;
   readonly cors: readonly string[] | undefined;
   readonly allowDiscovery: boolean;
   readonly concurrentLimit: number;
@@ -129,6 +136,7 @@ export function resolveSettings(options: SignalingOptions = {}): SignalingSettin
     egresses: options.egresses ?? [],
     iceServers: options.iceServers ?? [],
     allowSameIp: options.allowSameIp ?? false,
+    ignoreNat: options.ignoreNat ?? false,
     cors: options.cors,
     allowDiscovery: options.allowDiscovery ?? false,
     concurrentLimit: count(

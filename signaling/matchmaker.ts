@@ -34,6 +34,8 @@ export interface MatchmakerOptions {
   readonly matchTimeoutMs: number;
   readonly volunteerTimeoutMs: number;
   readonly allowSameIp: boolean;
+  /** Skip the NAT rule (everything on one machine, as in `bu serve`). */
+  readonly ignoreNat?: boolean;
   /** Polls and matches held open at once, over all callers. */
   readonly maxWaiting: number;
   /** Whether a PeerJS id is still connected; a volunteer that is not is never matched. */
@@ -267,7 +269,9 @@ export class Matchmaker {
       volunteer.pool === consumer.pool &&
       volunteer.id !== consumer.id &&
       (this.#options.allowSameIp || volunteer.ip !== consumer.ip) &&
-      (consumer.nat === 'unrestricted' || volunteer.nat === 'unrestricted') &&
+      (this.#options.ignoreNat === true ||
+        consumer.nat === 'unrestricted' ||
+        volunteer.nat === 'unrestricted') &&
       this.#options.isOnline(volunteer.id)
     );
   }

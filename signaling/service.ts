@@ -56,6 +56,7 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     matchTimeoutMs: settings.matchTimeoutMs,
     volunteerTimeoutMs: settings.volunteerTimeoutMs,
     allowSameIp: settings.allowSameIp,
+    ignoreNat: settings.ignoreNat,
     maxWaiting: settings.maxWaiting,
     isOnline: (id) => registry.get(id) !== undefined,
   });

@@ -184,6 +184,36 @@ describe('matching rules', () => {
     expect(reply.status).toBe(ok ? 200 : 503);
   });
 
+  it.each([
+    ['restricted', 'restricted'],
+    ['unknown', 'unknown'],
+    ['unknown', 'restricted'],
+  ])(
+    'with ignoreNat, a %s consumer and a %s volunteer match (one machine)',
+    async (consumerNat, volunteerNat) => {
+      const server = await start({ matchTimeoutMs: 30, ignoreNat: true });
+      await online(server, 'vol');
+      await online(server, 'con');
+      await polling(server, [() => poll(server, 'vol', '127.0.0.2', { nat: volunteerNat })]);
+      const reply = await match(server, 'con', '127.0.0.3', { nat: consumerNat });
+      expect(reply.status).toBe(200);
+      expect(reply.json().volunteers).toEqual([{ id: 'vol' }]);
+    },
+  );
+
+  it('keeps the pool, address and own-id rules with ignoreNat', async () => {
+    const server = await start({ matchTimeoutMs: 30, ignoreNat: true });
+    await online(server, 'vol');
+    await online(server, 'con');
+    await polling(server, [
+      () => poll(server, 'vol', '127.0.0.2', { nat: 'unknown', pool: POOL_P }),
+    ]);
+    expect((await match(server, 'con', '127.0.0.3', { nat: 'unknown' })).status).toBe(503);
+    expect((await match(server, 'con', '127.0.0.2', { nat: 'unknown', pool: POOL_P })).status).toBe(
+      503,
+    );
+  });
+
   it('gives an unrestricted consumer restricted volunteers first', async () => {
     const server = await start();
     for (const id of ['open', 'shut', 'con']) await online(server, id);

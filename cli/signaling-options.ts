@@ -1,0 +1,164 @@
+/**
+ * The signaling server's flags, shared by `bu signaling` and `bu serve`, and how they become
+ * `SignalingOptions`.
+ */
+import { DEFAULTS, parseEgressSpec, type SignalingOptions } from '../signaling/config.ts';
+import { SignalingError } from '../signaling/errors.ts';
+import { CliError } from './command.ts';
+import type { Flag, FlagReader } from './flags.ts';
+
+/** Flags every signaling host takes; `bu signaling` adds host, port, path, egress, log level. */
+export const SIGNALING_FLAGS: readonly Flag[] = [
+  { name: 'key', type: 'string', arg: 'KEY', help: 'PeerJS API key clients must use (peerjs)' },
+  {
+    name: 'ice-server',
+    type: 'string',
+    multiple: true,
+    arg: 'URL',
+    help: 'a STUN server for clients, e.g. stun:stun.example.org:3478; repeatable (none by default)',
+  },
+  {
+    name: 'allow-same-ip',
+    type: 'boolean',
+    help: 'let a consumer be matched with a volunteer at its own address',
+  },
+  {
+    name: 'ignore-nat',
+    type: 'boolean',
+    help: 'match regardless of NAT types (for one machine or one LAN)',
+  },
+  {
+    name: 'cors',
+    type: 'string',
+    multiple: true,
+    arg: 'ORIGIN',
+    help: 'allow only this origin (or *) for HTTP and WebSockets; repeatable; default: echo any origin',
+  },
+  {
+    name: 'allow-discovery',
+    type: 'boolean',
+    help: 'let GET {path}{key}/peers list the connected ids',
+  },
+  {
+    name: 'concurrent-limit',
+    type: 'string',
+    arg: 'N',
+    help: 'most PeerJS ids connected at once (5000)',
+  },
+  {
+    name: 'alive-timeout',
+    type: 'string',
+    arg: 'MS',
+    help: 'silence after which an id is freed (60000)',
+  },
+  {
+    name: 'expire-timeout',
+    type: 'string',
+    arg: 'MS',
+    help: 'how long a message waits for an offline id before EXPIRE (5000)',
+  },
+  {
+    name: 'poll-timeout',
+    type: 'string',
+    arg: 'MS',
+    help: 'how long a volunteer poll is held open (10000)',
+  },
+  {
+    name: 'match-timeout',
+    type: 'string',
+    arg: 'MS',
+    help: 'how long a consumer waits for a volunteer (10000)',
+  },
+  {
+    name: 'geoip',
+    type: 'string',
+    arg: 'FILE',
+    help: 'IPv4 country ranges, Tor format (LOW,HIGH,CC); default: the bundled database',
+  },
+  {
+    name: 'geoip6',
+    type: 'string',
+    arg: 'FILE',
+    help: 'IPv6 country ranges, Tor format; default: the bundled database',
+  },
+  { name: 'no-geoip', type: 'boolean', help: 'no country lookup (every country is ??)' },
+  {
+    name: 'rate-burst',
+    type: 'string',
+    arg: 'N',
+    help: 'connections (and separately requests) one address may make at once (60)',
+  },
+  {
+    name: 'rate-per-second',
+    type: 'string',
+    arg: 'N',
+    help: 'how fast that allowance refills (10)',
+  },
+];
+
+/** The egress-list flag of `bu signaling` (`bu serve` lists itself). */
+export const EGRESS_LIST_FLAG: Flag = {
+  name: 'egress',
+  type: 'string',
+  multiple: true,
+  arg: 'ID=URL#PUBKEY',
+  help: 'an egress for the egress list, e.g. local=ws://127.0.0.1:8080/#<public key>; repeatable (env: space-separated)',
+};
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Options from the SIGNALING_FLAGS; `defaults` fill what the user did not say. */
+export function signalingOptions(
+  flags: FlagReader,
+  defaults: { allowSameIp?: boolean; ignoreNat?: boolean } = {},
+): Mutable<SignalingOptions> {
+  const options: Mutable<SignalingOptions> = {
+    allowSameIp: flags.boolean('allow-same-ip') ?? defaults.allowSameIp ?? false,
+    ignoreNat: flags.boolean('ignore-nat') ?? defaults.ignoreNat ?? false,
+    allowDiscovery: flags.boolean('allow-discovery') ?? false,
+    iceServers: (flags.list('ice-server') ?? []).map((urls) => ({ urls })),
+  };
+  const key = flags.text('key');
+  if (key !== undefined) options.key = key;
+  const cors = flags.list('cors');
+  if (cors !== undefined) options.cors = cors;
+  const numbers = [
+    ['concurrent-limit', 'concurrentLimit'],
+    ['alive-timeout', 'aliveTimeoutMs'],
+    ['expire-timeout', 'expireTimeoutMs'],
+    ['poll-timeout', 'pollTimeoutMs'],
+    ['match-timeout', 'matchTimeoutMs'],
+  ] as const;
+  for (const [flag, option] of numbers) {
+    const value = flags.integer(flag, 0, Number.MAX_SAFE_INTEGER);
+    if (value !== undefined) options[option] = value;
+  }
+  const burst = flags.integer('rate-burst', 0, Number.MAX_SAFE_INTEGER);
+  const perSecond = flags.integer('rate-per-second', 0, Number.MAX_SAFE_INTEGER);
+  if (burst !== undefined || perSecond !== undefined) {
+    options.rateLimit = {
+      burst: burst ?? DEFAULTS.rateLimit.burst,
+      perSecond: perSecond ?? DEFAULTS.rateLimit.perSecond,
+    };
+  }
+  const geoip4 = flags.text('geoip');
+  const geoip6 = flags.text('geoip6');
+  options.geoip =
+    flags.boolean('no-geoip') === true
+      ? false
+      : {
+          ...(geoip4 === undefined ? {} : { ipv4: geoip4 }),
+          ...(geoip6 === undefined ? {} : { ipv6: geoip6 }),
+        };
+  return options;
+}
+
+/** `--egress` entries, as the egress list. */
+export function egressList(flags: FlagReader): NonNullable<SignalingOptions['egresses']> {
+  try {
+    return (flags.list('egress') ?? []).map(parseEgressSpec);
+  } catch (err) {
+    if (err instanceof SignalingError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}

@@ -1,0 +1,130 @@
+import { Volunteer, type VolunteerState } from '../mesh/volunteer.ts';
+import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
+import { CliError, type Command } from './command.ts';
+import { errorText, flagHelp, parseFlags, type Flag } from './flags.ts';
+import { exitWhenIdle, installNodeWebrtc } from './node-webrtc.ts';
+import { formatBytes, StatusLine } from './status-line.ts';
+import { untilSignal } from './signals.ts';
+
+const FLAGS: readonly Flag[] = [
+  {
+    name: 'signaling',
+    type: 'string',
+    arg: 'URL',
+    help: 'the signaling server, e.g. http://127.0.0.1:8080/signal/ (required)',
+  },
+  { name: 'slots', type: 'string', arg: 'N', help: 'consumers served at once, 0..64 (5)' },
+  {
+    name: 'rate',
+    type: 'string',
+    arg: 'BYTES_PER_S',
+    help: 'bandwidth limit for all consumers together, bytes per second; 0 is unlimited (0)',
+  },
+  {
+    name: 'nat',
+    type: 'string',
+    arg: 'TYPE',
+    help: "this machine's NAT: unrestricted, restricted or unknown (unknown); restricted and unknown consumers are only matched with unrestricted volunteers",
+  },
+  { name: 'key', type: 'string', arg: 'KEY', help: 'the PeerJS API key (peerjs)' },
+];
+
+interface Status {
+  state: VolunteerState;
+  consumers: number;
+  bytesPerSecond: number;
+  up: number;
+  down: number;
+}
+
+function render(status: Status): string {
+  return (
+    `volunteer: ${status.state} · consumers ${status.consumers} · ` +
+    `${formatBytes(status.bytesPerSecond)}/s · ↑ ${formatBytes(status.up)} ↓ ${formatBytes(status.down)}`
+  );
+}
+
+function isNat(text: string): text is NatType {
+  return NAT_TYPES.some((nat) => nat === text);
+}
+
+export const volunteer: Command = {
+  summary: "share this machine's connection: a headless volunteer (WebRTC in, WebSocket out)",
+  help: `Usage: bu volunteer --signaling URL [OPTIONS]
+
+Runs a volunteer without a browser: it asks the signaling server for
+consumers, accepts WebRTC data channels from the ones it is matched with, and
+relays their encrypted tunnels to the egress they name (from the signaling
+server's egress list only). It sees ciphertext only.
+
+Options (each also as the environment variable in brackets; a flag wins):
+${flagHelp(FLAGS)}
+
+The status line on stderr shows state, consumers, throughput and bytes
+(↑ consumer → egress, ↓ egress → consumer). When stderr is not a terminal it
+is a JSON line {"event":"status",…} every 2 s. Ctrl-C stops it.`,
+
+  async run(args) {
+    const flags = parseFlags(args, FLAGS);
+    const signaling = flags.text('signaling');
+    if (signaling === undefined) throw new CliError('--signaling URL is required', 2);
+    const nat = flags.text('nat') ?? 'unknown';
+    if (!isNat(nat)) throw new CliError(`--nat must be one of ${NAT_TYPES.join(', ')}`, 2);
+    const slots = flags.integer('slots', 0, 64) ?? 5;
+    const rate = flags.integer('rate', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const key = flags.text('key');
+    let runtime: Volunteer;
+    try {
+      runtime = new Volunteer({
+        signaling,
+        kind: 'node',
+        slots,
+        rate,
+        nat,
+        ...(key === undefined ? {} : { key }),
+      });
+    } catch (err) {
+      throw new CliError(errorText(err), 2);
+    }
+    const stopped = untilSignal();
+    await installNodeWebrtc();
+
+    const line = new StatusLine<Status>(
+      { state: 'off', consumers: 0, bytesPerSecond: 0, up: 0, down: 0 },
+      render,
+    );
+    const open = new Set<string>();
+    runtime.on('state', ({ state }) => line.update({ state }));
+    runtime.on('connection', ({ peer, open: isOpen }) => {
+      if (isOpen) open.add(peer);
+      else open.delete(peer);
+      line.update({ consumers: open.size });
+    });
+    runtime.on('throughput', ({ bytesPerSecond }) => line.update({ bytesPerSecond }));
+    runtime.on('bytes', ({ up, down }) => line.update({ up, down }));
+    let lastError = '';
+    runtime.on('error', ({ error }) => {
+      // The poll loop retries on its own; say each distinct problem once.
+      if (error.message === lastError) return;
+      lastError = error.message;
+      line.log(JSON.stringify({ event: 'error', message: error.message }));
+    });
+
+    // Keep trying to start until stopped: the signaling server may come up later.
+    let attempt = 0;
+    while (!stopped.signalled) {
+      try {
+        await runtime.start();
+        break;
+      } catch {
+        const wait = [1_000, 2_000, 5_000][Math.min(attempt++, 2)] ?? 5_000;
+        await Promise.race([stopped.promise, new Promise((r) => setTimeout(r, wait))]);
+      }
+    }
+    await stopped.promise;
+    await runtime.stop();
+    line.close();
+    exitWhenIdle();
+    return 0;
+  },
+};

@@ -1,0 +1,178 @@
+/**
+ * What a volunteer sees, and what it does with bad input. The volunteer runs in this process
+ * (node-datachannel) with an `openSocket` that records every byte it relays to and from the
+ * egress; `bu serve` and `bu proxy` run as processes and real curl goes through them.
+ */
+import type { DataConnection } from 'peerjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { installNodeWebrtc } from '../../cli/node-webrtc.ts';
+import { loadPeer } from '../../mesh/peerjs-module.ts';
+import type { RelaySocket } from '../../mesh/relay.ts';
+import { randomToken, SignalingClient } from '../../mesh/signaling-client.ts';
+import { Volunteer } from '../../mesh/volunteer.ts';
+import { encodeHello } from '../../protocol/tunnel-hello.ts';
+import {
+  curl,
+  startOrigins,
+  startProxy,
+  startServe,
+  waitForVolunteers,
+  type Origins,
+  type Proxy,
+  type Serve,
+} from './chain-harness.ts';
+
+const BODY_MARKER = 'BODY-MARKER-7f3a9c52e1';
+const PATH_MARKER = 'secret-path-4b8e0d';
+const HOSTNAME = 'localhost';
+
+let origins: Origins;
+let serve: Serve;
+let proxy: Proxy;
+let volunteer: Volunteer;
+const relayed: Buffer[] = [];
+const connections: { peer: string; open: boolean }[] = [];
+
+function record(data: unknown): void {
+  if (data instanceof ArrayBuffer) relayed.push(Buffer.from(data));
+  else if (ArrayBuffer.isView(data)) {
+    relayed.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+}
+
+/** A `ws` WebSocket that copies every message either way into `relayed`. */
+function recordingSocket(url: string): RelaySocket {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  ws.on('message', (data) => record(data));
+  const send = ws.send.bind(ws);
+  const socket = ws as unknown as RelaySocket;
+  socket.send = (data) => {
+    record(data);
+    send(data);
+  };
+  return socket;
+}
+
+beforeAll(async () => {
+  await installNodeWebrtc();
+  origins = await startOrigins(BODY_MARKER);
+  serve = await startServe([
+    `${HOSTNAME}:${origins.httpPort}`,
+    `${HOSTNAME}:${origins.httpsPort}`,
+    `127.0.0.1:${origins.httpPort}`,
+  ]);
+  volunteer = new Volunteer({
+    signaling: serve.signaling,
+    kind: 'node',
+    slots: 5,
+    iceServers: [],
+    openSocket: recordingSocket,
+  });
+  volunteer.on('connection', (event) => connections.push(event));
+  await volunteer.start();
+  proxy = await startProxy(serve.signaling, ['--volunteers', '1']);
+  await waitForVolunteers(proxy, 1);
+});
+
+afterAll(async () => {
+  await proxy.process.stop();
+  await volunteer.stop();
+  await serve.process.stop();
+  origins.close();
+});
+
+describe('privacy: what a volunteer relays', () => {
+  it('never contains the hostname, the path or the body', async () => {
+    const before = relayed.reduce((n, b) => n + b.length, 0);
+    const http = await curl(
+      'http',
+      proxy,
+      `http://${HOSTNAME}:${origins.httpPort}/marker/${PATH_MARKER}`,
+    );
+    const https = await curl(
+      'socks',
+      proxy,
+      `https://${HOSTNAME}:${origins.httpsPort}/marker/${PATH_MARKER}`,
+    );
+    const connect = await curl(
+      'http',
+      proxy,
+      `https://${HOSTNAME}:${origins.httpsPort}/marker/${PATH_MARKER}`,
+    );
+    for (const result of [http, https, connect]) {
+      expect(result.code).toBe(0);
+      expect(result.text).toContain(BODY_MARKER);
+    }
+    const all = Buffer.concat(relayed);
+    // The recording saw the traffic (so the checks below can fail)…
+    expect(all.length - before).toBeGreaterThan(3 * BODY_MARKER.length);
+    // …and none of it is readable.
+    for (const secret of [HOSTNAME, PATH_MARKER, BODY_MARKER, 'GET /marker', 'HTTP/1.1']) {
+      expect(all.includes(Buffer.from(secret)), `${secret} appears in relayed bytes`).toBe(false);
+    }
+  });
+});
+
+describe('bad input from a consumer', () => {
+  /** A consumer of our own: a PeerJS peer matched with the volunteer through signaling. */
+  async function rogueConnection(): Promise<{ connection: DataConnection; close(): void }> {
+    const client = new SignalingClient(serve.signaling);
+    const token = randomToken();
+    const PeerClass = await loadPeer();
+    const peer = new PeerClass({
+      ...client.peerServer,
+      token,
+      config: { iceServers: [] },
+      debug: 0,
+    });
+    await new Promise<void>((resolve, reject) => {
+      peer.once('open', () => resolve());
+      peer.once('error', reject);
+    });
+    const match = await client.consumerMatch({ id: peer.id, token, count: 1, nat: 'unknown' });
+    const target = match.volunteers[0]?.id;
+    if (target === undefined) throw new Error('no volunteer matched');
+    const connection = peer.connect(target, { serialization: 'raw', reliable: true });
+    await new Promise<void>((resolve, reject) => {
+      connection.once('open', () => resolve());
+      connection.once('error', reject);
+    });
+    return { connection, close: () => peer.destroy() };
+  }
+
+  function closed(connection: DataConnection, ms = 30_000): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      connection.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  it.each([
+    ['garbage instead of HELLO', Uint8Array.of(0xff, 0x00, 0x13, 0x37, 0x42)],
+    ['a HELLO naming an egress not in the list', encodeHello('not-in-the-list')],
+  ])('%s: that consumer is disconnected, the others keep being served', async (_what, bytes) => {
+    const opened = connections.length;
+    const rogue = await rogueConnection();
+    const gone = closed(rogue.connection);
+    rogue.connection.dataChannel.send(bytes);
+    expect(await gone).toBe(true);
+    // The volunteer reported the rogue consumer open and then closed…
+    for (let i = 0; i < 100 && !connections.slice(opened).some((e) => !e.open); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const events = connections.slice(opened);
+    expect(events.filter((e) => e.open).length).toBe(1);
+    expect(events.filter((e) => !e.open).length).toBe(1);
+    rogue.close();
+    // …is still on, and still carries the real consumer's traffic.
+    expect(volunteer.state).toBe('on');
+    const result = await curl('http', proxy, `http://127.0.0.1:${origins.httpPort}/bytes/65536`);
+    expect(result.code).toBe(0);
+    expect(result.size).toBe(65536);
+  });
+});
