@@ -1,0 +1,42 @@
+/**
+ * Keeps the benches working: each runs in `--smoke` mode (a few seconds, tiny loads) and must
+ * write a well-formed result with positive numbers. No timing is asserted: these are
+ * benchmarks, and how fast anything was is for bench/RESULTS.md, not for a test.
+ * Needs dist/ (npm test builds it; the servers under test run from there) and the site build
+ * for the bundle bench.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BENCHES, runBench } from './lib/benches.ts';
+import type { BenchResult } from './lib/result.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'bu-bench-smoke-'));
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('benches in smoke mode', () => {
+  for (const bench of BENCHES) {
+    it(`${bench.name} writes a well-formed result`, async () => {
+      expect(await runBench(bench, ['--smoke', '--out', out])).toBe(0);
+      const result = JSON.parse(
+        readFileSync(join(out, `${bench.name}.json`), 'utf8'),
+      ) as BenchResult;
+      expect(result.bench).toBe(bench.name);
+      expect(result.smoke).toBe(true);
+      expect(result.machine.cpus).toBeGreaterThan(0);
+      expect(result.measurements.length).toBeGreaterThan(0);
+      for (const m of result.measurements) {
+        expect(m.summary.samples.length, `${m.metric} [${m.subject}]`).toBe(result.runs);
+        for (const value of [m.summary.median, m.summary.min, m.summary.max]) {
+          expect(Number.isFinite(value) && value > 0, `${m.metric} [${m.subject}] = ${value}`).toBe(
+            true,
+          );
+        }
+      }
+      expect(result.verdicts.length).toBeGreaterThan(0);
+      for (const v of result.verdicts) expect(typeof v.met).toBe('boolean');
+    }, 40_000);
+  }
+});
