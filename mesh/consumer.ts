@@ -13,7 +13,12 @@ import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
 import { loadPeer } from './peerjs-module.ts';
 import { randomToken, SignalingClient } from './signaling-client.ts';
-import { TunnelClient, type TunnelStream } from './tunnel-client.ts';
+import {
+  TunnelClient,
+  type HttpExchangeRequest,
+  type HttpExchangeResponse,
+  type TunnelStream,
+} from './tunnel-client.ts';
 
 export interface ConsumerStatus {
   /** Volunteers with an open tunnel. */
@@ -144,6 +149,15 @@ export class Consumer extends Emitter<ConsumerEvents> {
   /** Performs `request` at the egress through the least busy tunnel. */
   async fetch(request: Request, timeoutMs = 10_000): Promise<Response> {
     return (await this.#tunnel(timeoutMs)).fetch(request);
+  }
+
+  /**
+   * One HTTP exchange with heads as lists of pairs (see `TunnelClient.exchange`):
+   * what the browser hub uses, since a page's Request hides `Cookie` and its
+   * Response hides `Set-Cookie`.
+   */
+  async exchange(request: HttpExchangeRequest, timeoutMs = 10_000): Promise<HttpExchangeResponse> {
+    return (await this.#tunnel(timeoutMs)).exchange(request);
   }
 
   async #tunnel(timeoutMs: number): Promise<TunnelClient> {

@@ -31,6 +31,9 @@ const DROP_REQUEST = new Set([
   'sec-fetch-mode',
   'sec-fetch-dest',
   'sec-fetch-user',
+  // Like a Request built in a page (where these are forbidden), the exchange leaves the
+  // browser's identity out: the egress's client speaks for every user alike.
+  'user-agent',
 ]);
 
 /** Response headers that would act on this site rather than on the proxied page. */
@@ -104,7 +107,10 @@ export async function handleProxyRequest(
   });
 
   const headers: HeaderList = request.headers
-    .filter(([name]) => !DROP_REQUEST.has(name.toLowerCase()))
+    .filter(([name]) => {
+      const lower = name.toLowerCase();
+      return !DROP_REQUEST.has(lower) && !lower.startsWith('sec-ch-');
+    })
     .map(([name, value]) => [name, value]);
   if (cookies.length > 0) headers.push(['cookie', cookieHeader(cookies)]);
   if (request.referrer !== undefined) {

@@ -113,7 +113,20 @@ describe('/browse/ through a volunteer', () => {
     await page.close();
   });
 
-  // Cookies need a raw-head fetch in mesh: a page cannot send `Cookie` in a Request nor
-  // read `Set-Cookie` from a Response (see site/hub/transport.ts).
-  it.todo('keeps a cookie set on one page for the next');
+  it('keeps a cookie set on one page for the next (the hub keeps the jar, the egress sends it)', async () => {
+    const page = await chromium.context.newPage();
+    await page.goto(`${stack.url}/browse/`);
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await expect.poll(() => page.textContent('#bu-volunteers'), { timeout: 30_000 }).not.toBe('0');
+    await page.fill('#bu-url', `${origin.url}/set-cookie`);
+    await page.click('#bu-address button[type=submit]');
+    const frame = page.frameLocator('#bu-frame');
+    await frame.locator('#next').click({ timeout: 20_000 });
+    await expect
+      .poll(() => frame.locator('#cookie').textContent(), { timeout: 20_000 })
+      .toBe('cookie: flavour=oat');
+    const read = origin.log.filter((r) => r.path === '/read-cookie');
+    expect(read.at(-1)?.cookie).toBe('flavour=oat');
+    await page.close();
+  });
 });
