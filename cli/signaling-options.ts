@@ -18,6 +18,13 @@ export const SIGNALING_FLAGS: readonly Flag[] = [
     help: 'a STUN server for clients, e.g. stun:stun.example.org:3478; repeatable (none by default)',
   },
   {
+    name: 'censored',
+    type: 'string',
+    multiple: true,
+    arg: 'CC',
+    help: 'a country code where volunteering is unsafe (volunteers there are told not to share); repeatable',
+  },
+  {
     name: 'allow-same-ip',
     type: 'boolean',
     help: 'let a consumer be matched with a volunteer at its own address',
@@ -117,6 +124,7 @@ export function signalingOptions(
     ignoreNat: flags.boolean('ignore-nat') ?? defaults.ignoreNat ?? false,
     allowDiscovery: flags.boolean('allow-discovery') ?? false,
     iceServers: (flags.list('ice-server') ?? []).map((urls) => ({ urls })),
+    censoredCountries: flags.list('censored') ?? [],
   };
   const key = flags.text('key');
   if (key !== undefined) options.key = key;

@@ -106,6 +106,9 @@ export class MeshVolunteerRuntime implements VolunteerRuntime {
         if (delta > 0) this.#events.emit('bytes', { bytes: delta });
       });
       volunteer.on('error', ({ error }) => this.#events.emit('error', { error }));
+      volunteer.on('location', ({ country, censored }) =>
+        this.#events.emit('location', { country: country === '??' ? null : country, censored }),
+      );
       this.#volunteer = volunteer;
       return volunteer;
     });

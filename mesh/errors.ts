@@ -12,7 +12,8 @@ export type MeshErrorCode =
   | 'ERR_FETCH_RESPONSE'
   | 'ERR_SIGNALING'
   | 'ERR_NO_VOLUNTEERS'
-  | 'ERR_UNKNOWN_EGRESS';
+  | 'ERR_UNKNOWN_EGRESS'
+  | 'ERR_CENSORED_LOCATION';
 
 export class MeshError extends Error {
   override name = 'MeshError';

@@ -29,6 +29,11 @@ export interface VolunteerEvents {
   error: { error: Error };
   /** A stop has fully quiesced: every connection and timer is gone. */
   ready: Record<string, never>;
+  /**
+   * Where the signaling server places this volunteer, and whether that country is on its
+   * censored list; a volunteer there does not share (it would draw attention to itself).
+   */
+  location: { country: string; censored: boolean };
 }
 
 export interface VolunteerOptions {
@@ -216,6 +221,14 @@ class Run {
 
   async begin(): Promise<void> {
     const config = await this.#signaling.config(this.#abort.signal);
+    const censored = config.censored?.includes(config.country) ?? false;
+    this.#volunteer.report('location', { country: config.country, censored });
+    if (censored) {
+      throw new MeshError(
+        'ERR_CENSORED_LOCATION',
+        `sharing is switched off where you are (${config.country}): it could put you at risk`,
+      );
+    }
     this.#egresses = config.egresses;
     const PeerClass = await loadPeer();
     const server = this.#signaling.peerServer;

@@ -153,6 +153,8 @@ export interface SignalingConfig {
   readonly limits: SignalingLimits;
   /** The caller's country, `??` when unknown. */
   readonly country: string;
+  /** Countries where volunteering is unsafe: a volunteer there is told not to share. */
+  readonly censored?: readonly string[];
 }
 
 const COUNTRY = /^(?:[A-Z]{2}|\?\?)$/;
@@ -303,7 +305,17 @@ export function parseSignalingConfig(body: unknown): SignalingConfig {
     egresses: readEgresses(record),
     limits: parseLimits(readField(record, 'limits')),
     country: expectCountry(readField(record, 'country'), 'country'),
+    ...readCensored(record),
   };
+}
+
+const MAX_CENSORED = 300;
+
+function readCensored(record: object): { censored?: string[] } {
+  const raw = readField(record, 'censored');
+  if (raw === undefined) return {};
+  const list = expectArray(raw, 'censored', 0, MAX_CENSORED);
+  return { censored: list.map((cc, index) => expectCountry(cc, childPath('censored', index))) };
 }
 
 function parseIceServer(value: unknown, path: string): IceServer {

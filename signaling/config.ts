@@ -38,6 +38,8 @@ export interface SignalingOptions {
   /** The PeerJS API key clients must present. */
   readonly key?: string;
   readonly egresses?: readonly EgressInfo[];
+  /** Country codes where volunteering is unsafe; `/v1/config` tells volunteers there not to share. */
+  readonly censoredCountries?: readonly string[];
   readonly iceServers?: readonly IceServer[];
   /** Let a consumer be matched with a volunteer at its own address (on for `bu serve`). */
   readonly allowSameIp?: boolean;
@@ -82,6 +84,7 @@ export interface SignalingSettings {
   readonly path: string;
   readonly key: string;
   readonly egresses: readonly EgressInfo[];
+  readonly censoredCountries: readonly string[];
   readonly iceServers: readonly IceServer[];
   readonly allowSameIp: boolean;
   readonly ignoreNat: boolean;
@@ -134,6 +137,7 @@ export function resolveSettings(options: SignalingOptions = {}): SignalingSettin
     path,
     key,
     egresses: options.egresses ?? [],
+    censoredCountries: (options.censoredCountries ?? []).map((cc) => cc.toUpperCase()),
     iceServers: options.iceServers ?? [],
     allowSameIp: options.allowSameIp ?? false,
     ignoreNat: options.ignoreNat ?? false,
@@ -203,6 +207,7 @@ export function configBody(settings: SignalingSettings, country: string): unknow
       aliveTimeoutMs: settings.aliveTimeoutMs,
     },
     country,
+    ...(settings.censoredCountries.length > 0 ? { censored: settings.censoredCountries } : {}),
   };
 }
 
