@@ -154,10 +154,11 @@ describe('consumer → volunteer → egress → origin (Node)', () => {
     const b = await volunteer();
     const c = await consumer(2);
     await waitFor(() => c.status.volunteers === 2, 'two tunnels');
-    const streams = await Promise.all([
-      c.connect('127.0.0.1', echoPort),
-      c.connect('127.0.0.1', echoPort),
-    ]);
+    // One after the other, so the least-busy rule puts one stream on each tunnel.
+    const streams = [
+      await c.connect('127.0.0.1', echoPort),
+      await c.connect('127.0.0.1', echoPort),
+    ];
     const pending = streams.map((s) =>
       s.readable
         .getReader()
