@@ -30,11 +30,15 @@ describe('benches in smoke mode', () => {
       for (const m of result.measurements) {
         expect(m.summary.samples.length, `${m.metric} [${m.subject}]`).toBe(result.runs);
         for (const value of [m.summary.median, m.summary.min, m.summary.max]) {
-          expect(Number.isFinite(value) && value > 0, `${m.metric} [${m.subject}] = ${value}`).toBe(
-            true,
-          );
+          // CPU over a smoke run's short window can round to zero clock ticks; nothing is negative.
+          expect(
+            Number.isFinite(value) && value >= 0,
+            `${m.metric} [${m.subject}] = ${value}`,
+          ).toBe(true);
         }
       }
+      // Yet every bench must have measured something.
+      expect(result.measurements.some((m) => m.summary.median > 0)).toBe(true);
       expect(result.verdicts.length).toBeGreaterThan(0);
       for (const v of result.verdicts) expect(typeof v.met).toBe('boolean');
     }, 40_000);
