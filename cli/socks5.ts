@@ -3,6 +3,7 @@
  * and IPv6 addresses. No I/O: the proxy feeds the bytes it has so far and gets "need more",
  * a parsed message, or an error carrying the reply code to send before closing.
  */
+import { formatIpv6 } from '../egress/ip-address.ts';
 
 export const SOCKS_VERSION = 0x05;
 export const NO_AUTH = 0x00;
@@ -126,30 +127,4 @@ export function parseRequest(
 /** A reply with the bound address left as 0.0.0.0:0: the real one is the egress's. */
 export function encodeReply(code: SocksReplyCode): Uint8Array {
   return Uint8Array.of(SOCKS_VERSION, code, 0x00, ATYP_IPV4, 0, 0, 0, 0, 0, 0);
-}
-
-/** RFC 5952 text for 16 bytes (lowercase, longest zero run as `::`). */
-export function formatIpv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((group) => group.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const head = hex.slice(0, bestStart).join(':');
-  const tail = hex.slice(bestStart + bestLength).join(':');
-  return `${head}::${tail}`;
 }

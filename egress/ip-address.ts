@@ -131,11 +131,11 @@ export function parseIpv6(input: string): IpAddress | undefined {
 }
 
 export function ipv6(bytes: Uint8Array): IpAddress {
-  return { family: 6, bytes, text: ipv6Text(bytes) };
+  return { family: 6, bytes, text: formatIpv6(bytes) };
 }
 
 /** RFC 5952 text: lowercase, longest run of zero groups (length ≥ 2) as `::`. */
-function ipv6Text(bytes: Uint8Array): string {
+export function formatIpv6(bytes: Uint8Array): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
   let bestStart = -1;

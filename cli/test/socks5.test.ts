@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   encodeReply,
-  formatIpv6,
   greetingReply,
   parseGreeting,
   parseRequest,
   SOCKS_REPLY,
   SocksError,
 } from '../socks5.ts';
+import { formatIpv6 } from '../../egress/ip-address.ts';
 
 const b = (...values: number[]): Uint8Array => Uint8Array.from(values);
 
