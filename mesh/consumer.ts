@@ -5,13 +5,13 @@
  * When a volunteer goes away its tunnel is replaced through another one;
  * streams that were on it fail with a clear error.
  */
-import type { DataConnection, Peer, PeerOptions } from 'peerjs';
+import type { DataConnection, Peer } from 'peerjs';
 import { base64urlToBytes, constantTimeEqual } from '../protocol/bytes.ts';
 import type { EgressInfo, NatType } from '../protocol/matchmaking.ts';
 import { encodeHello } from '../protocol/tunnel-hello.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
-import { loadPeer } from './peerjs-module.ts';
+import { openPeer } from './peerjs-module.ts';
 import { randomToken, SignalingClient } from './signaling-client.ts';
 import {
   TunnelClient,
@@ -109,22 +109,13 @@ export class Consumer extends Emitter<ConsumerEvents> {
     if (this.#peer) return;
     this.#abort = new AbortController();
     const config = await this.#signaling.config(this.#abort.signal);
-    const PeerClass = await loadPeer();
-    const options: PeerOptions = {
-      ...this.#signaling.peerServer,
+    const peer = await openPeer({
+      server: this.#signaling.peerServer,
       token: this.#token,
-      config: { iceServers: this.#options.iceServers ?? config.iceServers },
-      debug: 0,
-    };
-    const peer = new PeerClass(options);
+      iceServers: this.#options.iceServers ?? config.iceServers,
+      signal: this.#abort.signal,
+    });
     this.#peer = peer;
-    await new Promise<void>((resolve, reject) => {
-      peer.once('open', () => resolve());
-      peer.once('error', (err) => reject(new MeshError('ERR_SIGNALING', err.message)));
-    });
-    peer.on('disconnected', () => {
-      if (!this.#abort.signal.aborted) peer.reconnect();
-    });
     // Volunteers never call us; anything that does is refused.
     peer.on('connection', (connection) => connection.close());
     this.#loop = this.#maintain();

@@ -4,7 +4,8 @@
  * peerjs ships CommonJS for Node: a bundler exposes its exports as named exports,
  * Node's ESM loader as properties of `default`; both shapes are accepted.
  */
-import type { Peer } from 'peerjs';
+import type { Peer, PeerOptions } from 'peerjs';
+import { MeshError } from './errors.ts';
 
 export type PeerClass = typeof Peer;
 
@@ -25,4 +26,40 @@ function peerOf(module: unknown): PeerClass | undefined {
   const candidate = propertyOf(module, 'Peer');
   // A class is a function; the module is ours to trust once it has the export.
   return typeof candidate === 'function' ? (candidate as PeerClass) : undefined;
+}
+
+/**
+ * Connects a PeerJS peer to the signaling server with our token (the secret that
+ * ties our HTTP calls to it), waits until it is open, and keeps it reconnecting
+ * until `signal` aborts.
+ */
+export async function openPeer(options: {
+  readonly server: Omit<PeerOptions, 'token' | 'config' | 'debug'>;
+  readonly token: string;
+  readonly iceServers: RTCIceServer[];
+  readonly signal: AbortSignal;
+}): Promise<Peer> {
+  const PeerClass = await loadPeer();
+  const peer = new PeerClass({
+    ...options.server,
+    token: options.token,
+    config: { iceServers: options.iceServers },
+    debug: 0,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      peer.once('open', () => resolve());
+      peer.once('error', (err) => reject(new MeshError('ERR_SIGNALING', err.message)));
+      options.signal.addEventListener('abort', () =>
+        reject(new MeshError('ERR_SIGNALING', 'stopped while starting')),
+      );
+    });
+  } catch (err) {
+    peer.destroy();
+    throw err;
+  }
+  peer.on('disconnected', () => {
+    if (!options.signal.aborted) peer.reconnect();
+  });
+  return peer;
 }

@@ -4,11 +4,11 @@
  * connections only from consumers it was matched with, and relays each one's
  * tunnel to the egress it names (see relay.ts).
  */
-import type { DataConnection, Peer, PeerOptions } from 'peerjs';
+import type { DataConnection, Peer } from 'peerjs';
 import type { EgressInfo, NatType, VolunteerKind } from '../protocol/matchmaking.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
-import { loadPeer } from './peerjs-module.ts';
+import { openPeer } from './peerjs-module.ts';
 import { Relay, type RelayChannel, type RelayEnd, type RelaySocket } from './relay.ts';
 import { randomToken, SignalingClient } from './signaling-client.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -230,27 +230,14 @@ class Run {
       );
     }
     this.#egresses = config.egresses;
-    const PeerClass = await loadPeer();
-    const server = this.#signaling.peerServer;
-    const options: PeerOptions = {
-      ...server,
+    const peer = await openPeer({
+      server: this.#signaling.peerServer,
       token: this.#token,
-      config: { iceServers: this.#options.iceServers ?? config.iceServers },
-      debug: 0,
-    };
-    const peer = new PeerClass(options);
+      iceServers: this.#options.iceServers ?? config.iceServers,
+      signal: this.#abort.signal,
+    });
     this.#peer = peer;
-    await new Promise<void>((resolve, reject) => {
-      peer.once('open', () => resolve());
-      peer.once('error', (err) => reject(new MeshError('ERR_SIGNALING', err.message)));
-      this.#abort.signal.addEventListener('abort', () =>
-        reject(new MeshError('ERR_SIGNALING', 'stopped while starting')),
-      );
-    });
     peer.on('connection', (connection) => this.#accept(connection));
-    peer.on('disconnected', () => {
-      if (!this.#abort.signal.aborted) peer.reconnect();
-    });
     peer.on('error', (err) => this.#volunteer.report('error', { error: err }));
     this.#meter = setInterval(() => this.#measure(), 250);
     this.#polling = this.#pollLoop();
