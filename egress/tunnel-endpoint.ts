@@ -90,8 +90,14 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
     let packet: WispPacket;
     try {
       const opened = current.open(message);
-      // An empty frame only carries an ack.
-      if (opened.packet.length === 0) return;
+      // An empty frame from the consumer is a liveness probe: answer with an empty
+      // frame (docs/protocol.md §1.5). At most one answer per probe, and none while
+      // our send queue is full: the queued frames answer it, and a consumer that
+      // floods probes without reading cannot grow the queue.
+      if (opened.packet.length === 0) {
+        if (!sender.congested) sender.send(current.seal(new Uint8Array(0)));
+        return;
+      }
       packet = decodeWispPacket(opened.packet, { maxBytes: MAX_FRAME_PACKET_BYTES });
     } catch (err) {
       const code = isProtocolError(err) ? err.code : 'ERR_EGRESS_INTERNAL';

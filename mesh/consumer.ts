@@ -154,9 +154,16 @@ export class Consumer extends Emitter<ConsumerEvents> {
   async #tunnel(timeoutMs: number): Promise<TunnelClient> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      // The least busy open tunnel, preferring one that is not waiting on a
+      // liveness probe: a tunnel whose volunteer just vanished looks idle.
       let best: TunnelClient | undefined;
       for (const { client } of this.#tunnels.values()) {
-        if (client.isOpen && (best === undefined || client.streamCount < best.streamCount)) {
+        if (!client.isOpen) continue;
+        if (
+          best === undefined ||
+          (client.responsive && !best.responsive) ||
+          (client.responsive === best.responsive && client.streamCount < best.streamCount)
+        ) {
           best = client;
         }
       }

@@ -7,6 +7,7 @@ import { closeReasonName, type WispCloseReasonName } from '../protocol/wisp-type
 export type MeshErrorCode =
   | 'ERR_TUNNEL_CLOSED'
   | 'ERR_TUNNEL_HANDSHAKE'
+  | 'ERR_TUNNEL_TIMEOUT'
   | 'ERR_STREAM_CLOSED'
   | 'ERR_STREAM_LIMIT'
   | 'ERR_FETCH_RESPONSE'

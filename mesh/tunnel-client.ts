@@ -35,6 +35,14 @@ export interface TunnelClientOptions {
   readonly downlinkWindow?: number;
   /** Streams open at once on this tunnel. */
   readonly maxStreams?: number;
+  /**
+   * Liveness probing (docs/protocol.md §1.5): after `idleMs` without a message from
+   * the egress, send an empty frame, which the egress answers; when nothing at all
+   * has arrived `timeoutMs` after a probe, the tunnel fails with
+   * `ERR_TUNNEL_TIMEOUT`. A volunteer that dies without a goodbye is otherwise
+   * noticed only by WebRTC's own timeouts, about 30 s later. Defaults 1 s and 4 s.
+   */
+  readonly keepalive?: { readonly idleMs: number; readonly timeoutMs: number };
 }
 
 /** An HTTP request with its head as a list of pairs (see `TunnelClient.exchange`). */
@@ -64,6 +72,7 @@ const DATA_HEADER_BYTES = 5;
 const MAX_DATA_BYTES = MAX_FRAME_PACKET_BYTES - DATA_HEADER_BYTES;
 const DEFAULT_WINDOW = 64;
 const DEFAULT_MAX_STREAMS = 256;
+const DEFAULT_KEEPALIVE = { idleMs: 1_000, timeoutMs: 4_000 };
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 interface StreamState {
@@ -91,6 +100,11 @@ export class TunnelClient {
   #initialCreditWaiters: Array<() => void> = [];
   #nextStreamId = 1;
   #failure: Error | undefined;
+  readonly #keepalive: { readonly idleMs: number; readonly timeoutMs: number };
+  #keepaliveTimer: ReturnType<typeof setInterval> | undefined;
+  #lastReceivedAt = Date.now();
+  /** When the unanswered probe was sent; undefined while none is outstanding. */
+  #probeSentAt: number | undefined;
   #resolveReady!: () => void;
   #rejectReady!: (err: Error) => void;
   /** Called once when the tunnel ends, with the reason when it failed. */
@@ -102,6 +116,11 @@ export class TunnelClient {
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
     if (!Number.isInteger(this.#window) || this.#window < 2 || this.#window > 0xffff) {
       throw new RangeError(`downlinkWindow: expected an integer in 2..65535, got ${this.#window}`);
+    }
+    this.#keepalive = options.keepalive ?? DEFAULT_KEEPALIVE;
+    const { idleMs, timeoutMs } = this.#keepalive;
+    if (!(idleMs > 0) || !(timeoutMs > 0)) {
+      throw new RangeError(`keepalive: expected positive idleMs and timeoutMs`);
     }
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
@@ -123,14 +142,27 @@ export class TunnelClient {
     return this.#streams.size;
   }
 
+  /**
+   * False while a liveness probe has gone unanswered for longer than the idle
+   * time: the tunnel may be dead, so new streams should prefer another one.
+   */
+  get responsive(): boolean {
+    return (
+      this.#probeSentAt === undefined || Date.now() - this.#probeSentAt < this.#keepalive.idleMs
+    );
+  }
+
   /** Feeds one message that arrived from the transport. */
   receive(message: Uint8Array): void {
     if (this.#failure) return;
+    this.#lastReceivedAt = Date.now();
+    this.#probeSentAt = undefined;
     try {
       if (this.#session === undefined) {
         this.#session = this.#initiator.readResponse(message).session;
         // Downlink credit for every stream, before any stream exists (docs/protocol.md §1.5).
         this.#send({ type: 'continue', streamId: 0, bufferRemaining: this.#window });
+        this.#startKeepalive();
         this.#resolveReady();
         return;
       }
@@ -359,6 +391,43 @@ export class TunnelClient {
     for (const wake of state.creditWaiters.splice(0)) wake();
   }
 
+  /**
+   * Checks often enough to notice silence within a fraction of `idleMs`. The probe's
+   * age, not the silence, decides death, so a throttled timer (a background tab may
+   * run it once a minute) cannot declare a healthy tunnel dead.
+   */
+  #startKeepalive(): void {
+    const { idleMs, timeoutMs } = this.#keepalive;
+    const timer = setInterval(
+      () => {
+        const now = Date.now();
+        if (this.#probeSentAt !== undefined) {
+          if (now - this.#probeSentAt >= timeoutMs) {
+            this.#fail(
+              new MeshError(
+                'ERR_TUNNEL_TIMEOUT',
+                `the tunnel went silent: no answer to a probe within ${timeoutMs} ms`,
+              ),
+            );
+          }
+          return;
+        }
+        if (now - this.#lastReceivedAt >= idleMs && this.#session !== undefined) {
+          this.#probeSentAt = now;
+          try {
+            this.#transport.send(this.#session.seal(new Uint8Array(0)));
+          } catch (err) {
+            this.#fail(new MeshError('ERR_TUNNEL_CLOSED', 'the tunnel closed', { cause: err }));
+          }
+        }
+      },
+      Math.max(50, Math.min(idleMs, timeoutMs) / 4),
+    );
+    // Node: a tunnel's timer alone must not keep a process alive.
+    (timer as { unref?: () => void }).unref?.();
+    this.#keepaliveTimer = timer;
+  }
+
   #send(packet: WispPacket): void {
     if (this.#session === undefined) throw new MeshError('ERR_TUNNEL_HANDSHAKE', 'not ready');
     this.#transport.send(this.#session.seal(encodeWispPacket(packet)));
@@ -367,6 +436,7 @@ export class TunnelClient {
   #fail(error: Error, closeTransport = true): void {
     if (this.#failure) return;
     this.#failure = error;
+    clearInterval(this.#keepaliveTimer);
     this.#rejectReady(error);
     for (const state of this.#streams.values()) {
       state.closed = true;

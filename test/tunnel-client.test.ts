@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startEgressServer, type EgressServer } from '../egress/server.ts';
 import { StreamClosedError } from '../mesh/errors.ts';
-import { TunnelClient } from '../mesh/tunnel-client.ts';
+import { TunnelClient, type TunnelClientOptions } from '../mesh/tunnel-client.ts';
 import { generateKeyPair } from '../protocol/noise/crypto-suite.ts';
 
 const key = generateKeyPair();
@@ -70,7 +70,21 @@ afterAll(async () => {
   origin.close();
 });
 
-async function tunnel(options: { downlinkWindow?: number } = {}): Promise<TunnelClient> {
+/**
+ * What a volunteer in the middle would do to the messages: `blackhole` drops them
+ * both ways without closing anything, as a relay that died without a goodbye.
+ */
+interface Path {
+  blackhole: boolean;
+  /** Message sizes the client sent and received, in order. */
+  readonly sent: number[];
+  readonly received: number[];
+}
+
+async function tunnel(
+  options: Partial<Pick<TunnelClientOptions, 'downlinkWindow' | 'keepalive'>> = {},
+  path: Path = { blackhole: false, sent: [], received: [] },
+): Promise<TunnelClient> {
   const ws = new WebSocket(`ws://127.0.0.1:${egress.port}/tunnel/`);
   ws.binaryType = 'nodebuffer';
   await new Promise((resolve, reject) => {
@@ -78,10 +92,21 @@ async function tunnel(options: { downlinkWindow?: number } = {}): Promise<Tunnel
     ws.once('error', reject);
   });
   const client = new TunnelClient(
-    { send: (message) => ws.send(message), close: () => ws.close() },
+    {
+      send: (message) => {
+        if (path.blackhole) return;
+        path.sent.push(message.length);
+        ws.send(message);
+      },
+      close: () => ws.close(),
+    },
     { egressPublicKey: key.publicKey, ...options },
   );
-  ws.on('message', (data: Buffer) => client.receive(new Uint8Array(data)));
+  ws.on('message', (data: Buffer) => {
+    if (path.blackhole) return;
+    path.received.push(data.length);
+    client.receive(new Uint8Array(data));
+  });
   ws.on('close', () => client.transportClosed());
   await client.ready;
   return client;
@@ -225,5 +250,61 @@ describe('TunnelClient through the egress', () => {
     const pending = reader.read();
     client.close();
     await expect(pending).rejects.toBeInstanceOf(StreamClosedError);
+  });
+});
+
+describe('TunnelClient liveness probes', () => {
+  /** The size of an ack-only frame: kind, seq, ack, tag. */
+  const EMPTY_FRAME = 25;
+  const keepalive = { idleMs: 100, timeoutMs: 400 };
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('keeps an idle tunnel open: every probe is answered by the egress', async () => {
+    const path: Path = { blackhole: false, sent: [], received: [] };
+    const client = await tunnel({ keepalive }, path);
+    await sleep(1_200);
+    expect(client.isOpen).toBe(true);
+    const probes = path.sent.filter((size) => size === EMPTY_FRAME).length;
+    const answers = path.received.filter((size) => size === EMPTY_FRAME).length;
+    expect(probes).toBeGreaterThanOrEqual(3);
+    // The last probe's answer may still be on its way.
+    expect(answers).toBeGreaterThanOrEqual(probes - 1);
+    expect(answers).toBeLessThanOrEqual(probes);
+    const stream = client.openStream('127.0.0.1', echoPort);
+    const writer = stream.writable.getWriter();
+    await writer.write(new TextEncoder().encode('still here'));
+    expect((await readAll(stream.readable, 10)).toString()).toBe('still here');
+    client.close();
+  });
+
+  it('gives up a tunnel whose path went silent: ERR_TUNNEL_TIMEOUT, and its streams fail', async () => {
+    const path: Path = { blackhole: false, sent: [], received: [] };
+    const client = await tunnel({ keepalive }, path);
+    let failure: Error | undefined;
+    client.onclose = (error) => {
+      failure = error;
+    };
+    const stream = client.openStream('127.0.0.1', echoPort);
+    const pending = stream.readable.getReader().read();
+    path.blackhole = true;
+    const silentAt = Date.now();
+    await sleep(keepalive.idleMs + 150);
+    // A probe is out and unanswered: new streams should go elsewhere.
+    expect(client.isOpen).toBe(true);
+    expect(client.responsive).toBe(false);
+    await expect(pending).rejects.toBeInstanceOf(StreamClosedError);
+    expect(Date.now() - silentAt).toBeGreaterThanOrEqual(keepalive.timeoutMs);
+    expect(client.isOpen).toBe(false);
+    expect((failure as { code?: string } | undefined)?.code).toBe('ERR_TUNNEL_TIMEOUT');
+  });
+
+  it('refuses a keepalive without positive times', () => {
+    expect(
+      () =>
+        new TunnelClient(
+          { send: () => undefined, close: () => undefined },
+          { egressPublicKey: key.publicKey, keepalive: { idleMs: 0, timeoutMs: 100 } },
+        ),
+    ).toThrow(RangeError);
   });
 });
