@@ -11,7 +11,7 @@
  * in `MAX_SIGNALING_MESSAGE_BYTES`.
  */
 import { SchemaError } from './errors.ts';
-import { parseJsonText, utf8ByteLength } from './json-text.ts';
+import { fitsUtf8, parseJsonText } from './json-text.ts';
 import { assertJsonObject, type JsonObject } from './json-value.ts';
 import { MAX_SIGNALING_MESSAGE_BYTES } from './limits.ts';
 import {
@@ -150,17 +150,10 @@ export interface RelayedNotice extends NoticeMessage {
 export type ServerMessage = OpenMessage | RefusalMessage | RelayedSignal | RelayedNotice;
 
 /**
- * What relaying adds to a client's message: `,"src":"…"` with the longest id (ids need no
- * JSON escaping). Reserved at parse time so that everything accepted can be relayed within
- * the limit.
- */
-const RELAY_OVERHEAD = utf8ByteLength(',"src":""') + MAX_PEER_ID_LENGTH;
-
-/**
  * Parses one WebSocket text message from a client. The size is checked before `JSON.parse`.
  * A `src` field is dropped (the server sets it), as are fields PeerJS does not define.
  * Throws `SchemaError`: `ERR_SCHEMA_TOO_LARGE`, `ERR_SCHEMA_JSON`, or `ERR_SCHEMA_INVALID`
- * with `path` naming the field.
+ * with `path` naming the field. What the server relays is checked again by `relayText`.
  */
 export function parseClientMessage(text: string): ClientMessage {
   const record = expectRecord(
@@ -169,15 +162,23 @@ export function parseClientMessage(text: string): ClientMessage {
   );
   const type = expectOneOf(readField(record, 'type'), 'type', CLIENT_MESSAGE_TYPES);
   if (type === HEARTBEAT) return { type };
-  const message = readAddressed(record, type);
-  // Re-serializing can grow a message (`1e21` prints as `1e+21`), so measure what we relay.
-  if (utf8ByteLength(JSON.stringify(message)) + RELAY_OVERHEAD > MAX_SIGNALING_MESSAGE_BYTES) {
+  return readAddressed(record, type);
+}
+
+/**
+ * The text a server sends to relay `message` from `src`: serialized once, then measured,
+ * because relaying adds `src` and re-serializing can grow a message (`5e20` prints as 21
+ * digits). Throws `SchemaError` `ERR_SCHEMA_TOO_LARGE` when that text is over the limit.
+ */
+export function relayText(message: SignalMessage | NoticeMessage, src: string): string {
+  const text = serializeServerMessage({ ...message, src });
+  if (!fitsUtf8(text, MAX_SIGNALING_MESSAGE_BYTES)) {
     throw new SchemaError(
       'ERR_SCHEMA_TOO_LARGE',
       `signaling message would be over ${MAX_SIGNALING_MESSAGE_BYTES} bytes when relayed`,
     );
   }
-  return message;
+  return text;
 }
 
 /**

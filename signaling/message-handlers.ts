@@ -3,14 +3,17 @@
  * `parseClientMessage` has checked them, so handlers never see unchecked input; `src` is always
  * the sender's registered id, whatever the client wrote.
  */
+import { SchemaError } from '../protocol/errors.ts';
 import {
   ANSWER,
   CANDIDATE,
+  ERROR,
   EXPIRE,
   HEARTBEAT,
   LEAVE,
   OFFER,
   isSignalType,
+  relayText,
   serializeServerMessage,
   type ClientMessage,
   type ClientMessageType,
@@ -20,8 +23,7 @@ import {
   type SignalMessage,
   type SignalType,
 } from '../protocol/peerjs-messages.ts';
-import { utf8ByteLength } from '../protocol/json-text.ts';
-import { CLOSE_CODES } from './errors.ts';
+import { CLOSE_CODES, REFUSAL_TEXT } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { MessageQueue } from './message-queue.ts';
 import type { SignalingMetrics } from './metrics.ts';
@@ -75,7 +77,19 @@ function isSignalMessage(message: SignalMessage | NoticeMessage): message is Sig
  */
 function relay(context: RelayContext, sender: Peer, message: SignalMessage | NoticeMessage): void {
   const { registry, queue, metrics } = context;
-  const text = serializeServerMessage({ ...message, src: sender.id });
+  let text: string;
+  try {
+    text = relayText(message, sender.id);
+  } catch (err) {
+    if (!(err instanceof SchemaError)) throw err;
+    // Within the limit as sent, over it once relayed: refused like any message too large.
+    metrics.rejected('too-large');
+    sender.link.send(
+      serializeServerMessage({ type: ERROR, payload: { msg: REFUSAL_TEXT.tooLarge } }),
+    );
+    sender.link.close(CLOSE_CODES.tooLarge, 'message too large');
+    return;
+  }
   const destination = registry.get(message.dst);
   if (destination !== undefined) {
     if (destination.link.send(text)) {
@@ -95,7 +109,7 @@ function relay(context: RelayContext, sender: Peer, message: SignalMessage | Not
     src: sender.id,
     dst: message.dst,
     text,
-    bytes: utf8ByteLength(text),
+    bytes: Buffer.byteLength(text),
     at: Date.now(),
   });
   if (result === 'queued') return;

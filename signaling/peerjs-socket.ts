@@ -86,7 +86,7 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
       return refuse(ws, ERROR, REFUSAL_TEXT.badToken, 'invalid-parameter');
     }
 
-    const link = wsLink(ws, settings.maxBufferedBytes);
+    const link = new SocketLink(ws, settings.maxBufferedBytes);
     const existing = registry.get(id);
     let peer: Peer;
     if (existing !== undefined) {
@@ -109,63 +109,78 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
       registry.add(peer);
       logger.debug('peer connected', { peer: id, ip });
     }
+    link.peer = peer;
     metrics.connected();
     link.send(serializeServerMessage({ type: OPEN }));
     flushQueued(context, peer);
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+  };
 
-    ws.on('message', (data, isBinary) => {
-      if (peer.link !== link) return;
-      peer.lastSeen = Date.now();
-      if (isBinary) {
-        metrics.rejected('binary-message');
-        return;
-      }
-      const text = rawText(data);
-      let message;
-      try {
-        message = parseClientMessage(text);
-      } catch (err) {
-        if (!(err instanceof SchemaError)) {
-          metrics.rejected('invalid-message');
-          logger.error('parser failed', {
-            error: err instanceof Error ? err.message : String(err),
-          });
-          return;
-        }
-        if (err.code === 'ERR_SCHEMA_TOO_LARGE') {
-          metrics.rejected('too-large');
-          ws.send(serializeServerMessage({ type: ERROR, payload: { msg: REFUSAL_TEXT.tooLarge } }));
-          ws.close(CLOSE_CODES.tooLarge, 'message too large');
-          return;
-        }
-        // Ignored, as the stock server does: one odd message should not cost a peer its id.
-        metrics.rejected(
-          err.code === 'ERR_SCHEMA_JSON'
-            ? 'bad-json'
-            : err.path === 'type'
-              ? 'unknown-type'
-              : 'invalid-message',
-        );
-        return;
-      }
-      try {
-        dispatch(handlers, peer, message);
-      } catch (err) {
-        // A bug in a handler must cost one message, not the process and every peer on it.
-        logger.error('handler failed', {
-          type: message.type,
+  // One listener of each kind for every socket, finding its peer through the socket's link:
+  // closures per socket would cost memory on every idle peer.
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const link = links.get(this);
+    const peer = link?.peer;
+    if (peer === undefined || peer.link !== link) return;
+    peer.lastSeen = Date.now();
+    if (isBinary) {
+      metrics.rejected('binary-message');
+      return;
+    }
+    let message;
+    try {
+      message = parseClientMessage(rawText(data));
+    } catch (err) {
+      if (!(err instanceof SchemaError)) {
+        metrics.rejected('invalid-message');
+        logger.error('parser failed', {
           error: err instanceof Error ? err.message : String(err),
         });
+        return;
       }
-    });
-    ws.on('close', () => {
-      if (registry.remove(id, link)) logger.debug('peer disconnected', { peer: id });
-    });
-  };
+      if (err.code === 'ERR_SCHEMA_TOO_LARGE') {
+        metrics.rejected('too-large');
+        this.send(serializeServerMessage({ type: ERROR, payload: { msg: REFUSAL_TEXT.tooLarge } }));
+        this.close(CLOSE_CODES.tooLarge, 'message too large');
+        return;
+      }
+      // Ignored, as the stock server does: one odd message should not cost a peer its id.
+      metrics.rejected(
+        err.code === 'ERR_SCHEMA_JSON'
+          ? 'bad-json'
+          : err.path === 'type'
+            ? 'unknown-type'
+            : 'invalid-message',
+      );
+      return;
+    }
+    try {
+      dispatch(handlers, peer, message);
+    } catch (err) {
+      // A bug in a handler must cost one message, not the process and every peer on it.
+      logger.error('handler failed', {
+        type: message.type,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  function onClose(this: WebSocket): void {
+    const link = links.get(this);
+    const peer = link?.peer;
+    if (link !== undefined && peer !== undefined && registry.remove(peer.id, link)) {
+      logger.debug('peer disconnected', { peer: peer.id });
+    }
+  }
+
+  function onError(this: WebSocket, err: Error): void {
+    logger.debug('socket error', { error: err.message });
+  }
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     // A socket error (a reset, a frame over maxPayload) ends in 'close', which cleans up.
-    ws.on('error', (err) => logger.debug('socket error', { error: err.message }));
+    ws.on('error', onError);
     admit(ws, req);
   });
 
@@ -187,21 +202,37 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
   };
 }
 
-function wsLink(ws: WebSocket, maxBufferedBytes: number): PeerLink {
-  return {
-    send(text) {
-      // A peer that stopped reading would make us buffer without bound; treat it as gone.
-      if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > maxBufferedBytes) return false;
-      ws.send(text);
-      return true;
-    },
-    close(code, reason) {
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
-        ws.close(code, reason);
-      }
-    },
-  };
+/** The socket that speaks for a peer; `peer` is set once the socket is admitted. */
+class SocketLink implements PeerLink {
+  peer: Peer | undefined;
+  readonly #ws: WebSocket;
+  readonly #maxBufferedBytes: number;
+
+  constructor(ws: WebSocket, maxBufferedBytes: number) {
+    this.#ws = ws;
+    this.#maxBufferedBytes = maxBufferedBytes;
+    links.set(ws, this);
+  }
+
+  send(text: string): boolean {
+    const ws = this.#ws;
+    // A peer that stopped reading would make us buffer without bound; treat it as gone.
+    if (ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > this.#maxBufferedBytes) {
+      return false;
+    }
+    ws.send(text);
+    return true;
+  }
+
+  close(code: number, reason: string): void {
+    const ws = this.#ws;
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
+      ws.close(code, reason);
+    }
+  }
 }
+
+const links = new WeakMap<WebSocket, SocketLink>();
 
 function rawText(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');

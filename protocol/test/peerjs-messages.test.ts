@@ -22,6 +22,7 @@ import {
   OFFER,
   OPEN,
   parseClientMessage,
+  relayText,
   parseServerMessage,
   PEERJS_MESSAGE_TYPES,
   serializeServerMessage,
@@ -383,30 +384,10 @@ describe('parseClientMessage rejects', () => {
       'ERR_SCHEMA_TOO_LARGE',
       '',
     ],
-    [
-      'a payload that grows past the limit when relayed',
-      `{"type":"OFFER","dst":"a","payload":{"n":[${Array(10_000).fill('5e20').join(',')}]}}`,
-      'ERR_SCHEMA_TOO_LARGE',
-      '',
-    ],
   ];
 
   it.each(cases)('%s', (_name, text, code, path) => {
     expectRejected(() => parseClientMessage(text), code, path);
-  });
-
-  it('reserves room for the src the server adds', () => {
-    const fill = (n: number) =>
-      JSON.stringify({ type: 'OFFER', dst: 'a', payload: { f: 'z'.repeat(n) } });
-    const overhead = ',"src":""'.length + 64;
-    const fits = fill(MAX_SIGNALING_MESSAGE_BYTES - overhead - fill(0).length);
-    expect(fits.length + overhead).toBe(MAX_SIGNALING_MESSAGE_BYTES);
-    const message = parseClientMessage(fits);
-    const relayed = serializeServerMessage(relayOf(message, 's'.repeat(64)));
-    expect(relayed.length).toBe(MAX_SIGNALING_MESSAGE_BYTES);
-    expect(parseServerMessage(relayed)).toEqual({ ...message, src: 's'.repeat(64) });
-    const over = fill(MAX_SIGNALING_MESSAGE_BYTES - overhead - fill(0).length + 1);
-    expectRejected(() => parseClientMessage(over), 'ERR_SCHEMA_TOO_LARGE', '');
   });
 
   it('never echoes the offending value in the error message', () => {
@@ -414,6 +395,49 @@ describe('parseClientMessage rejects', () => {
       parseClientMessage('{"type":"OFFER","dst":"secret value!","payload":{}}'),
     );
     expect(error.message).not.toContain('secret');
+  });
+});
+
+describe('relayText', () => {
+  const fill = (n: number) =>
+    JSON.stringify({ type: 'OFFER', dst: 'a', payload: { f: 'z'.repeat(n) } });
+  const src = 's'.repeat(64);
+  const relay = (text: string, from = src): string => {
+    const message = parseClientMessage(text);
+    if (message.type === HEARTBEAT) throw new Error('HEARTBEAT is not relayed');
+    return relayText(message, from);
+  };
+
+  it('writes the message with the src the server sets, readable by a client', () => {
+    const message = parseClientMessage('{"type":"LEAVE","dst":"a","src":"forged"}');
+    const text = relay('{"type":"LEAVE","dst":"a","src":"forged"}', 'me');
+    expect(JSON.parse(text)).toEqual({ type: 'LEAVE', src: 'me', dst: 'a' });
+    expect(parseServerMessage(text)).toEqual({ ...message, src: 'me' });
+  });
+
+  it('relays a message that fits exactly once src is added; one byte more is refused', () => {
+    const overhead = ',"src":""'.length + src.length;
+    const fits = fill(MAX_SIGNALING_MESSAGE_BYTES - overhead - fill(0).length);
+    expect(fits.length + overhead).toBe(MAX_SIGNALING_MESSAGE_BYTES);
+    expect(relay(fits).length).toBe(MAX_SIGNALING_MESSAGE_BYTES);
+    const over = fill(MAX_SIGNALING_MESSAGE_BYTES - overhead - fill(0).length + 1);
+    // The client's own text is within the limit; the relayed one would not be.
+    expect(over.length).toBeLessThanOrEqual(MAX_SIGNALING_MESSAGE_BYTES);
+    expectRejected(() => relay(over), 'ERR_SCHEMA_TOO_LARGE', '');
+  });
+
+  it('refuses a payload that grows past the limit when re-serialized (5e20 prints as 21 digits)', () => {
+    const text = `{"type":"OFFER","dst":"a","payload":{"n":[${Array(10_000).fill('5e20').join(',')}]}}`;
+    expect(text.length).toBeLessThan(MAX_SIGNALING_MESSAGE_BYTES);
+    expectRejected(() => relay(text), 'ERR_SCHEMA_TOO_LARGE', '');
+  });
+
+  it('counts UTF-8 bytes, not characters', () => {
+    const euros = (n: number) => `{"type":"OFFER","dst":"a","payload":{"x":"${'€'.repeat(n)}"}}`;
+    const base = relay(euros(0), 'me').length;
+    const room = Math.floor((MAX_SIGNALING_MESSAGE_BYTES - base) / 3);
+    expect(() => relay(euros(room), 'me')).not.toThrow();
+    expectRejected(() => relay(euros(room + 1), 'me'), 'ERR_SCHEMA_TOO_LARGE', '');
   });
 });
 

@@ -342,6 +342,25 @@ describe('7. limits', () => {
     expect((await http(server, 'GET', '')).status).toBe(200);
   });
 
+  it('refuses a message that fits as sent but not once relayed, and relays nothing of it', async () => {
+    const server = await start();
+    const alice = await peer(server, 'alice');
+    const bob = await peer(server, 'bob');
+    // 10,000 × `5e20` is 50 KB as sent and over 210 KB as JSON.stringify prints it.
+    const numbers = Array(10_000).fill('5e20').join(',');
+    alice.send(`{"type":"OFFER","dst":"bob","payload":{"n":[${numbers}]}}`);
+    expect(await alice.next()).toMatchObject({
+      type: 'ERROR',
+      payload: { msg: 'Message too large' },
+    });
+    expect((await alice.closed).code).toBe(1009);
+    // bob stays connected and got nothing: the next thing he hears is a relay from carol.
+    const carol = await peer(server, 'carol');
+    carol.send({ type: 'OFFER', dst: 'bob', payload: { sdp: 'small' } });
+    expect(await bob.next()).toMatchObject({ type: 'OFFER', src: 'carol' });
+    expect(await metric(server, 'bu_signaling_rejected_inputs_total{reason="too-large"}')).toBe(1);
+  });
+
   it('limits connections per address', async () => {
     const server = await start({ rateLimit: { burst: 3, perSecond: 1 } });
     const tries = Array.from({ length: 8 }, (_, i) =>
