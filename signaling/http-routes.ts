@@ -1,7 +1,8 @@
 /**
  * The HTTP side, relative to `path`: the PeerJS routes (`/`, `{key}/id`, `{key}/peers`),
- * matchmaking (`v1/volunteer/poll`, `v1/consumer/match`, `v1/config`) and `metrics`. A request
- * for anything else is left to whoever mounted us (the router answers `false`).
+ * matchmaking (`v1/volunteer/poll`, `v1/consumer/match`, `v1/config`), the public network
+ * state (`v1/netstate`) and `metrics`. A request for anything else is left to whoever mounted
+ * us (the router answers `false`).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -17,10 +18,12 @@ import { clientIp } from './client-ip.ts';
 import { configBody, type SignalingSettings } from './config.ts';
 import type { CorsPolicy } from './cors.ts';
 import { HttpError } from './errors.ts';
+import { UNKNOWN_COUNTRY } from './geoip.ts';
 import { readBody, sendError, sendJson, sendText } from './http-io.ts';
 import type { Logger } from './logger.ts';
 import type { Matchmaker } from './matchmaker.ts';
 import type { SignalingMetrics } from './metrics.ts';
+import type { NetworkState } from './netstate.ts';
 import type { PeerRegistry } from './peer-registry.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
@@ -29,6 +32,7 @@ export interface HttpContext {
   readonly registry: PeerRegistry;
   readonly matchmaker: Matchmaker;
   readonly metrics: SignalingMetrics;
+  readonly netstate: NetworkState;
   readonly cors: CorsPolicy;
   readonly requestRate: RateLimiter;
   readonly logger: Logger;
@@ -62,6 +66,14 @@ export function createHttpRoutes(
       method: 'GET',
       limited: false,
       run: (_req, res, ip) => sendJson(res, 200, configBody(settings, context.country(ip))),
+    },
+    // Not rate limited, like `v1/config`: the answer is computed at most once a second and
+    // then served from a cached string, so a flood costs bandwidth, not work.
+    'v1/netstate': {
+      method: 'GET',
+      limited: false,
+      run: (_req, res) =>
+        sendText(res, 200, context.netstate.text(), 'application/json; charset=utf-8'),
     },
     'v1/volunteer/poll': { method: 'POST', limited: true, run: poll },
     'v1/consumer/match': { method: 'POST', limited: true, run: match },
@@ -130,14 +142,12 @@ export function createHttpRoutes(
       );
       throw err;
     }
+    const country = context.country(ip);
+    context.netstate.consumer(request.id, country);
     const abort = abortOnClose(res);
     let volunteers;
     try {
-      volunteers = await context.matchmaker.match(
-        request,
-        { ip, country: context.country(ip) },
-        abort.signal,
-      );
+      volunteers = await context.matchmaker.match(request, { ip, country }, abort.signal);
     } catch (err) {
       if (err instanceof HttpError) {
         metrics.denied(err.code === 'rate-limited' ? 'rate-limited' : 'no-volunteers');
@@ -145,11 +155,18 @@ export function createHttpRoutes(
       throw err;
     }
     metrics.matched(volunteers.length);
+    context.netstate.matched(request.id, country, volunteers.map(volunteerCountry));
     const body: ConsumerMatchResponse = {
       volunteers: volunteers.map((id) => ({ id })),
       egresses: settings.egresses,
     };
     sendJson(res, 200, body);
+  }
+
+  /** Where a matched volunteer is, from the address its PeerJS socket came from. */
+  function volunteerCountry(id: string): { id: string; country: string } {
+    const peer = registry.get(id);
+    return { id, country: peer === undefined ? UNKNOWN_COUNTRY : context.country(peer.ip) };
   }
 
   function authenticate(id: string, token: string): void {

@@ -17,6 +17,7 @@ import { Matchmaker } from './matchmaker.ts';
 import { notify, type RelayContext } from './message-handlers.ts';
 import { MessageQueue } from './message-queue.ts';
 import { SignalingMetrics } from './metrics.ts';
+import { NetworkState } from './netstate.ts';
 import { PeerRegistry } from './peer-registry.ts';
 import { createPeerjsSockets } from './peerjs-socket.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -50,7 +51,10 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
   const logger: Logger = options.logger ?? createLogger('info');
   let geoip = new GeoipDatabase();
 
-  const registry = new PeerRegistry((peer) => matchmaker.forget(peer.id));
+  const registry = new PeerRegistry((peer) => {
+    matchmaker.forget(peer.id);
+    netstate.forget(peer.id);
+  });
   const matchmaker = new Matchmaker({
     pollTimeoutMs: settings.pollTimeoutMs,
     matchTimeoutMs: settings.matchTimeoutMs,
@@ -58,6 +62,10 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     allowSameIp: settings.allowSameIp,
     ignoreNat: settings.ignoreNat,
     maxWaiting: settings.maxWaiting,
+    isOnline: (id) => registry.get(id) !== undefined,
+  });
+  const netstate = new NetworkState({
+    volunteers: () => matchmaker.volunteers(),
     isOnline: (id) => registry.get(id) !== undefined,
   });
   const queue = new MessageQueue(settings.maxQueuedPerDestination, settings.maxQueuedBytes);
@@ -81,6 +89,7 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     registry,
     matchmaker,
     metrics,
+    netstate,
     cors,
     requestRate: new RateLimiter(settings.rateLimit),
     logger,

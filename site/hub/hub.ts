@@ -179,8 +179,11 @@ async function go(target: URL): Promise<void> {
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   const target = normalise(input.value);
-  if (target) void go(target);
-  else input.setCustomValidity('Enter a web address, like example.com');
+  if (target) {
+    // Closes a phone's on-screen keyboard, which would otherwise cover the page just opened.
+    input.blur();
+    void go(target);
+  } else input.setCustomValidity('Enter a web address, like example.com');
   input.reportValidity();
 });
 input.addEventListener('input', () => input.setCustomValidity(''));

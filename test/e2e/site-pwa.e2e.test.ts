@@ -1,7 +1,8 @@
 /**
  * The site as a PWA in Chromium: the manifest and its icons, the service worker
  * controlling /browse/, and /browse/ opening offline and saying so. With BU_SCREENSHOTS
- * set to a directory, also writes screenshots of the pages in light and dark.
+ * set to a directory, also writes screenshots of the pages in light and dark (with no peers:
+ * site-netstate.e2e.test.ts takes those of a live network and of a proxied page).
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -76,10 +77,53 @@ describe('the PWA', () => {
   });
 });
 
+describe('the site header', () => {
+  it('keeps to two rows on phones from 360 to 390 px: brand and theme, then the whole navigation', async () => {
+    const page = await chromium.context.newPage();
+    for (const width of [360, 375, 390]) {
+      await page.setViewportSize({ width, height: 740 });
+      await page.goto(`${stack.url}/netstate/`);
+      const layout = await page.evaluate(() => {
+        const box = (selector: string): DOMRect =>
+          document.querySelector(selector)!.getBoundingClientRect();
+        const list = document.querySelector('.site-header nav ul')!;
+        const items = [...list.querySelectorAll('li')].map((li) => li.getBoundingClientRect());
+        return {
+          brand: box('.brand'),
+          toggle: box('.theme-toggle'),
+          nav: box('.site-header nav'),
+          header: box('.site-header'),
+          itemTops: items.map((item) => Math.round(item.top)),
+          itemRight: Math.max(...items.map((item) => item.right)),
+          overflows: list.scrollWidth > list.clientWidth,
+          page: document.documentElement.scrollWidth,
+        };
+      });
+      // The brand and the toggle share the first row; the navigation is one line below them.
+      expect(
+        Math.abs(
+          layout.brand.top +
+            layout.brand.height / 2 -
+            (layout.toggle.top + layout.toggle.height / 2),
+        ),
+        `${width}`,
+      ).toBeLessThan(4);
+      expect(layout.nav.top, `${width}`).toBeGreaterThanOrEqual(layout.brand.bottom);
+      expect(new Set(layout.itemTops).size, `${width}`).toBe(1);
+      // Every entry fits without scrolling, and nothing widens the page.
+      expect(layout.overflows, `${width}`).toBe(false);
+      expect(layout.itemRight, `${width}`).toBeLessThanOrEqual(width);
+      expect(layout.page, `${width}`).toBe(width);
+      expect(layout.header.height, `${width}`).toBeLessThan(110);
+    }
+    await page.close();
+  });
+});
+
 describe('screenshots', () => {
   const dir = process.env['BU_SCREENSHOTS'];
   it.skipIf(dir === undefined)(
-    'of /, /embed/, /privacy/ and /browse/ in light and dark',
+    'of /, /embed/, /privacy/, /browse/ and /netstate/ (an empty network) in light and dark',
     async () => {
       await mkdir(dir!, { recursive: true });
       for (const scheme of ['light', 'dark'] as const) {
@@ -90,10 +134,12 @@ describe('screenshots', () => {
           ['embed', '/embed/'],
           ['privacy', '/privacy/'],
           ['browse', '/browse/'],
+          ['netstate-empty', '/netstate/'],
         ] as const) {
           for (const [width, height, label] of [
             [1280, 900, 'desktop'],
             [390, 844, 'phone'],
+            [360, 740, 'small-phone'],
           ] as const) {
             await page.setViewportSize({ width, height });
             await page.goto(`${stack.url}${path}`);

@@ -1,0 +1,226 @@
+/**
+ * The public picture of the network for the site's /netstate/ page (`GET {path}v1/netstate`):
+ * how many volunteers and consumers are connected, from which countries, and which country
+ * pairs matchmaking has joined. Counts and country codes only: no address, id or token ever
+ * reaches the answer, because none is copied into the tables it is built from.
+ *
+ * The signaling server does not see WebRTC connections, so "links" are matched pairs whose two
+ * ends are both still connected to this server (`matchedPairs`), not proven data channels. A
+ * pair whose connection failed while both ends stayed online still counts; to bound that (and
+ * the memory), each consumer keeps only its newest pairs, as many as one match may ask for.
+ */
+import {
+  MAX_MATCH_COUNT,
+  NAT_TYPES,
+  VOLUNTEER_KINDS,
+  type NatType,
+  type VolunteerKind,
+} from '../protocol/matchmaking.ts';
+import type { VolunteerView } from './metrics.ts';
+
+/**
+ * Unknown countries are published as `ZZ`, the ISO 3166 user-assigned code that Unicode CLDR
+ * uses for "Unknown Region": unlike the metrics' `??` it is a well-formed code, so whatever
+ * reads the answer can treat every country the same way.
+ */
+export const NETSTATE_UNKNOWN_COUNTRY = 'ZZ';
+
+/** How long one computed answer is reused, so a flood of requests costs one computation a second. */
+export const NETSTATE_CACHE_MS = 1000;
+
+export interface CountryCount {
+  readonly country: string;
+  readonly count: number;
+}
+
+export interface CountryPairCount {
+  /** Where the volunteer is. */
+  readonly volunteer: string;
+  /** Where the consumer is. */
+  readonly consumer: string;
+  readonly count: number;
+}
+
+/** The JSON body of `v1/netstate`, version 1. Lists are sorted by count, then code. */
+export interface NetstateBody {
+  readonly version: 1;
+  /** When this answer was computed (ISO 8601); it is reused for up to a second. */
+  readonly generatedAt: string;
+  /** The code standing for "country not known". */
+  readonly unknownCountry: typeof NETSTATE_UNKNOWN_COUNTRY;
+  readonly volunteers: {
+    /** Registered volunteers: polling, or polled recently and still connected. */
+    readonly total: number;
+    /** Of those, polling now with a free slot. */
+    readonly available: number;
+    readonly byCountry: readonly CountryCount[];
+    readonly byNat: Readonly<Record<NatType, number>>;
+    readonly byKind: Readonly<Record<VolunteerKind, number>>;
+  };
+  readonly consumers: {
+    /** Connected peers that have asked for volunteers. */
+    readonly total: number;
+    readonly byCountry: readonly CountryCount[];
+  };
+  /** Pairs matchmaking joined whose two ends are both still connected to the server. */
+  readonly matchedPairs: {
+    readonly total: number;
+    readonly byCountryPair: readonly CountryPairCount[];
+  };
+}
+
+export interface NetstateSources {
+  /** The matchmaker's volunteer table (entries leave it when their id disconnects). */
+  volunteers(): Iterable<VolunteerView>;
+  /** Whether a PeerJS id is still connected. */
+  isOnline(id: string): boolean;
+}
+
+interface ConsumerEntry {
+  readonly country: string;
+  /** Volunteer id → that volunteer's country, oldest match first. */
+  readonly pairs: Map<string, string>;
+}
+
+export class NetworkState {
+  readonly #sources: NetstateSources;
+  readonly #cacheMs: number;
+  /** Keyed by PeerJS id, which stays in here and never goes into an answer. */
+  readonly #consumers = new Map<string, ConsumerEntry>();
+  #cached: { readonly at: number; readonly text: string } | undefined;
+
+  constructor(sources: NetstateSources, cacheMs = NETSTATE_CACHE_MS) {
+    this.#sources = sources;
+    this.#cacheMs = cacheMs;
+  }
+
+  /** A connected consumer asked for volunteers (whether or not it gets any). */
+  consumer(id: string, country: string): void {
+    const entry = this.#consumers.get(id);
+    const code = publicCountry(country);
+    if (entry === undefined) this.#consumers.set(id, { country: code, pairs: new Map() });
+    else if (entry.country !== code) this.#consumers.set(id, { country: code, pairs: entry.pairs });
+  }
+
+  /** Matchmaking gave `volunteers` to consumer `id`. */
+  matched(
+    id: string,
+    country: string,
+    volunteers: readonly { readonly id: string; readonly country: string }[],
+  ): void {
+    this.consumer(id, country);
+    const pairs = this.#consumers.get(id)?.pairs;
+    if (pairs === undefined) return;
+    for (const volunteer of volunteers) {
+      // Re-inserting moves a repeated pair to the newest end.
+      pairs.delete(volunteer.id);
+      pairs.set(volunteer.id, publicCountry(volunteer.country));
+    }
+    for (const oldest of pairs.keys()) {
+      if (pairs.size <= MAX_MATCH_COUNT) break;
+      pairs.delete(oldest);
+    }
+  }
+
+  /** The PeerJS id left: it is no longer a consumer (pairs naming it as volunteer lapse too). */
+  forget(id: string): void {
+    this.#consumers.delete(id);
+  }
+
+  /** The answer as JSON text, recomputed at most once per `cacheMs`. */
+  text(now = Date.now()): string {
+    const cached = this.#cached;
+    if (cached !== undefined && now - cached.at < this.#cacheMs && now >= cached.at) {
+      return cached.text;
+    }
+    const text = JSON.stringify(this.snapshot(now));
+    this.#cached = { at: now, text };
+    return text;
+  }
+
+  snapshot(now = Date.now()): NetstateBody {
+    const volunteerCountries = new Map<string, number>();
+    const byNat = countsOf(NAT_TYPES);
+    const byKind = countsOf(VOLUNTEER_KINDS);
+    let volunteers = 0;
+    let available = 0;
+    for (const volunteer of this.#sources.volunteers()) {
+      volunteers += 1;
+      if (volunteer.available) available += 1;
+      increment(volunteerCountries, publicCountry(volunteer.country));
+      byNat[volunteer.nat] += 1;
+      byKind[volunteer.kind] += 1;
+    }
+
+    const consumerCountries = new Map<string, number>();
+    const pairCounts = new Map<string, number>();
+    let pairs = 0;
+    for (const [id, consumer] of this.#consumers) {
+      // A missed removal must not keep a consumer alive in the numbers.
+      if (!this.#sources.isOnline(id)) {
+        this.#consumers.delete(id);
+        continue;
+      }
+      increment(consumerCountries, consumer.country);
+      for (const [volunteerId, volunteerCountry] of consumer.pairs) {
+        if (!this.#sources.isOnline(volunteerId)) {
+          consumer.pairs.delete(volunteerId);
+          continue;
+        }
+        pairs += 1;
+        increment(pairCounts, `${volunteerCountry}>${consumer.country}`);
+      }
+    }
+
+    return {
+      version: 1,
+      generatedAt: new Date(now).toISOString(),
+      unknownCountry: NETSTATE_UNKNOWN_COUNTRY,
+      volunteers: {
+        total: volunteers,
+        available,
+        byCountry: countryList(volunteerCountries),
+        byNat,
+        byKind,
+      },
+      consumers: { total: this.#consumers.size, byCountry: countryList(consumerCountries) },
+      matchedPairs: {
+        total: pairs,
+        byCountryPair: [...pairCounts]
+          .map(([key, count]) => {
+            const [volunteer = '', consumer = ''] = key.split('>');
+            return { volunteer, consumer, count };
+          })
+          .sort(
+            (a, b) =>
+              b.count - a.count ||
+              compare(a.volunteer, b.volunteer) ||
+              compare(a.consumer, b.consumer),
+          ),
+      },
+    };
+  }
+}
+
+/** The geoip's `??` (not known), and anything else that is not two letters, becomes `ZZ`. */
+export function publicCountry(country: string): string {
+  return /^[A-Z]{2}$/.test(country) ? country : NETSTATE_UNKNOWN_COUNTRY;
+}
+
+function countsOf<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+}
+
+function increment(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+function countryList(map: ReadonlyMap<string, number>): CountryCount[] {
+  return [...map]
+    .map(([country, count]) => ({ country, count }))
+    .sort((a, b) => b.count - a.count || compare(a.country, b.country));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
