@@ -13,19 +13,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Volunteer } from '../../mesh/volunteer.ts';
 import { launchChromium, type LaunchedChromium } from './chromium.ts';
-import { startFixtureOrigin, type FixtureOrigin } from './fixture-origin.ts';
+import { startDemoSite, type DemoSite } from '../../cli/demo-site.ts';
 import { startSiteStack, type SiteStack } from './site-stack.ts';
 
 Object.assign(globalThis, { RTCPeerConnection, RTCSessionDescription, RTCIceCandidate, WebSocket });
 
-let origin: FixtureOrigin;
+let origin: DemoSite;
 let stack: SiteStack;
 let volunteer: Volunteer;
 let chromium: LaunchedChromium;
 const browserRequests: string[] = [];
 
 beforeAll(async () => {
-  origin = await startFixtureOrigin();
+  origin = await startDemoSite();
   stack = await startSiteStack({ allow: [`127.0.0.1:${origin.port}`] });
   volunteer = new Volunteer({
     signaling: `${stack.url}/signal/`,
@@ -66,7 +66,7 @@ describe('/browse/ through a volunteer', () => {
     const frame = page.frameLocator('#bu-frame');
     await expect
       .poll(() => frame.locator('#title').textContent(), { timeout: 20_000 })
-      .toBe('Fixture home');
+      .toBe('Demo home');
     // CSS with @import and url(), and the image, came through.
     const view = page.frame({ url: /\/~\// });
     expect(view).not.toBeNull();
@@ -87,7 +87,7 @@ describe('/browse/ through a volunteer', () => {
 
     // Back, then an absolute link and a form POST answered with a redirect.
     await page.click('#bu-back');
-    await expect.poll(() => frame.locator('#title').textContent()).toBe('Fixture home');
+    await expect.poll(() => frame.locator('#title').textContent()).toBe('Demo home');
     await frame.locator('#absolute').click();
     await frame.locator('#send').click();
     await expect.poll(() => frame.locator('#posted').textContent()).toBe('posted tester');

@@ -1,26 +1,40 @@
 /**
- * A small test site for the proxy: relative and absolute links, CSS with url() and
- * @import, an image, a script using fetch() and XMLHttpRequest, a form POST, a redirect,
- * a cookie set on one page and read on the next, and a page that assigns location.href.
- * Every request is logged with the headers that tell a browser from the egress.
+ * A small local site to try the chain with (`bu demo-site`), and the site the end-to-end tests
+ * load through /browse/: relative and absolute links, CSS with url() and @import, an image, a
+ * script using fetch() and XMLHttpRequest, a form POST, a redirect, a cookie set on one page
+ * and read on the next, and a page that assigns location.href. Every request is logged with the
+ * headers that tell a browser from the egress, so one can see who really asked.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface OriginRequest {
+export interface DemoRequest {
   readonly method: string;
   readonly path: string;
   readonly userAgent: string;
+  /** True when the request had `Sec-Fetch-*` headers: a browser asked directly, not the egress. */
   readonly secFetch: boolean;
   readonly cookie: string;
 }
 
-export interface FixtureOrigin {
+export interface DemoSite {
   readonly url: string;
   readonly port: number;
-  readonly log: OriginRequest[];
+  readonly log: DemoRequest[];
   close(): Promise<void>;
 }
+
+export interface DemoSiteOptions {
+  readonly host?: string;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** Called for every request, after it is logged. */
+  readonly onRequest?: (request: DemoRequest) => void;
+}
+
+/** Requests kept in `log`; older ones are dropped so a long-running demo stays small. */
+const MAX_LOG = 1_000;
+const MAX_FORM_BYTES = 4_096;
 
 // A 1×1 PNG.
 const PNG = Buffer.from(
@@ -29,39 +43,57 @@ const PNG = Buffer.from(
 );
 
 function page(title: string, body: string, head = ''): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title>${head}</head><body>${body}</body></html>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title>${head}</head><body>${body}</body></html>`;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The form body, or null when it is over the limit. */
+async function readForm(req: IncomingMessage): Promise<string | null> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let length = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > MAX_FORM_BYTES) return null;
+    chunks.push(chunk);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startFixtureOrigin(host = '127.0.0.1'): Promise<FixtureOrigin> {
-  const log: OriginRequest[] = [];
+export async function startDemoSite(options: DemoSiteOptions = {}): Promise<DemoSite> {
+  const host = options.host ?? '127.0.0.1';
+  const log: DemoRequest[] = [];
   let base = '';
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    log.push({
+    const entry: DemoRequest = {
       method: req.method ?? 'GET',
       path: url.pathname + url.search,
       userAgent: req.headers['user-agent'] ?? '',
       secFetch: Object.keys(req.headers).some((name) => name.startsWith('sec-fetch-')),
       cookie: req.headers.cookie ?? '',
-    });
+    };
+    log.push(entry);
+    if (log.length > MAX_LOG) log.shift();
+    options.onRequest?.(entry);
     const html = (text: string, headers: Record<string, string | string[]> = {}) =>
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...headers }).end(text);
     switch (url.pathname) {
       case '/':
         return html(
           page(
-            'Fixture home',
-            `<h1 id="title">Fixture home</h1>
-<p><a id="relative" href="second.html">second (relative)</a>
-<a id="absolute" href="${base}/dir/third.html">third (absolute)</a></p>
+            'Demo home',
+            `<h1 id="title">Demo home</h1>
+<p>A local site for trying Browsers Unbounded. Each link exercises one thing the proxy must get right.</p>
+<ul>
+<li><a id="relative" href="second.html">A relative link</a> to a page that uses fetch() and XMLHttpRequest</li>
+<li><a id="absolute" href="${base}/dir/third.html">An absolute link</a> to a form that POSTs</li>
+<li><a href="/redirect">A redirect</a>, <a href="/set-cookie">a cookie</a>, <a href="/assign">a script that assigns location.href</a></li>
+</ul>
 <img id="pixel" src="/pixel.png" alt="pixel">
-<div id="styled">styled</div>`,
+<div id="styled">This box is styled by CSS loaded with @import and url().</div>`,
             '<link rel="stylesheet" href="/style.css">',
           ),
         );
@@ -99,13 +131,20 @@ x.onload = () => { document.getElementById('xhr').textContent = 'xhr:' + JSON.pa
           ),
         );
       case '/submit':
-        if (req.method !== 'POST') return res.writeHead(405).end();
-        return void readBody(req).then((body) =>
-          res.writeHead(303, { location: `/posted?${body}` }).end(),
+        if (req.method !== 'POST') return res.writeHead(405, { allow: 'POST' }).end();
+        return void readForm(req).then(
+          (body) => {
+            if (body === null) res.writeHead(413).end();
+            else res.writeHead(303, { location: `/posted?${body}` }).end();
+          },
+          () => res.destroy(),
         );
       case '/posted':
         return html(
-          page('Posted', `<h1 id="posted">posted ${url.searchParams.get('who') ?? ''}</h1>`),
+          page(
+            'Posted',
+            `<h1 id="posted">posted ${escapeHtml(url.searchParams.get('who') ?? '')}</h1>`,
+          ),
         );
       case '/redirect':
         return res.writeHead(302, { location: '/second.html' }).end();
@@ -114,7 +153,9 @@ x.onload = () => { document.getElementById('xhr').textContent = 'xhr:' + JSON.pa
           'set-cookie': ['flavour=oat; Path=/; HttpOnly', 'gone=1; Max-Age=0'],
         });
       case '/read-cookie':
-        return html(page('Read', `<h1 id="cookie">cookie: ${req.headers.cookie ?? 'none'}</h1>`));
+        return html(
+          page('Read', `<h1 id="cookie">cookie: ${escapeHtml(req.headers.cookie ?? 'none')}</h1>`),
+        );
       case '/assign':
         return html(
           page(
@@ -126,9 +167,15 @@ x.onload = () => { document.getElementById('xhr').textContent = 'xhr:' + JSON.pa
         return res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     }
   });
-  await new Promise<void>((done) => server.listen(0, host, done));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
-  base = `http://${host}:${port}`;
+  base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     url: base,
     port,
