@@ -79,7 +79,10 @@ interface StreamState {
   readonly id: number;
   /** DATA packets we may still send (the egress's CONTINUE sets it). */
   uplinkCredit: number;
-  /** Our view of how many DATA packets the egress may still send. */
+  /**
+   * The most DATA packets that may still arrive on this stream: the egress's credit plus
+   * whatever it had sent under an earlier grant that is still on its way to us.
+   */
   downlinkCredit: number;
   readable: ReadableStreamDefaultController<Uint8Array> | undefined;
   creditWaiters: Array<() => void>;
@@ -312,13 +315,20 @@ export class TunnelClient {
     this.#send({ type: 'data', streamId: state.id, payload });
   }
 
-  /** Reopens the egress's window once half of it is used and the reader has room. */
+  /**
+   * Reopens the egress's window once half of it is used and the reader has room. A CONTINUE
+   * replaces the egress's credit when it arrives, but packets the egress sent under the old
+   * credit may still be on their way: up to `downlinkCredit` of them. So after a grant of
+   * `room`, as many as `downlinkCredit + room` may arrive, and that is the bound we enforce
+   * (counting only `room` would take a fast egress for a cheating one). The reader's queue
+   * is then bounded by 1.5 windows.
+   */
   #grant(state: StreamState): void {
     const room = state.readable?.desiredSize ?? 0;
     if (state.closed || state.downlinkCredit > this.#window / 2 || room <= state.downlinkCredit) {
       return;
     }
-    state.downlinkCredit = room;
+    state.downlinkCredit += room;
     this.#send({ type: 'continue', streamId: state.id, bufferRemaining: room });
   }
 
