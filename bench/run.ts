@@ -6,8 +6,9 @@
  *     [--report]   (run nothing; print and write RESULTS.md from bench/results/*.json)
  *
  * Needs `npm run build` (the servers run from dist/) and, for the bundle bench,
- * `npm run build:site`. RESULTS.md is only rewritten by a full run into bench/results/; the
- * text outside its generated block (the analysis) is kept.
+ * `npm run build:site`. The chain bench runs inside scripts/netns-run (WebRTC; runBench puts
+ * it there) and needs Chromium (scripts/ensure-chromium). RESULTS.md is only rewritten by a
+ * full run into bench/results/; the text outside its generated block (the analysis) is kept.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,7 +86,6 @@ function markdown(results: readonly BenchResult[]): string {
         (v) => `| ${r.bench} | ${v.target} | ${v.measured} | ${v.met ? 'yes' : '**no**'} |`,
       ),
     ),
-    '| chain | chain ≥ 0.6× raw data channel | not run: `bu proxy` (cli/proxy.ts) is not committed yet | – |',
   ];
   for (const r of results) {
     lines.push('', `## ${r.title}`, '', `\`${r.bench}\` · ${r.runs} run(s) · ${r.date}`, '');
