@@ -27,6 +27,8 @@ export class StreamChannel {
   readonly #onClosed: (channel: StreamChannel) => void;
   #behaviour: StreamBehaviour | null = null;
   #credit: number;
+  /** DATA packets sent on this stream, mod 2^32: tunnel grants are limits on this count. */
+  #sent = 0;
   readonly #queue: Uint8Array[] = [];
   #source: Readable | null = null;
   #sourceEnded = false;
@@ -91,9 +93,17 @@ export class StreamChannel {
     }
   }
 
-  /** Downlink credit from the consumer (tunnel only): how many DATA packets we may still send. */
-  grant(credit: number): void {
+  /**
+   * Downlink credit from the consumer (tunnel only): `limit` is how many DATA packets we may
+   * have sent on this stream in all, mod 2^32 (docs/protocol.md §1.5). A limit is cumulative
+   * so that packets already on their way when the consumer granted are never counted twice.
+   * A limit behind what we have sent (only a confused or hostile consumer sends one) grants
+   * nothing.
+   */
+  grant(limit: number): void {
     if (this.#closed) return;
+    const credit = (limit - this.#sent) >>> 0;
+    if (credit > 0x7fff_ffff) return;
     this.#credit = credit;
     this.flush();
   }
@@ -130,6 +140,7 @@ export class StreamChannel {
       if (payload.length === head.length) this.#queue.shift();
       else this.#queue[0] = head.subarray(maxPayload);
       this.#credit--;
+      this.#sent = (this.#sent + 1) >>> 0;
       this.#context.metrics.bytes.inc(
         { endpoint: this.#context.endpoint, direction: 'down' },
         payload.length,

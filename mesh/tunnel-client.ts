@@ -79,11 +79,10 @@ interface StreamState {
   readonly id: number;
   /** DATA packets we may still send (the egress's CONTINUE sets it). */
   uplinkCredit: number;
-  /**
-   * The most DATA packets that may still arrive on this stream: the egress's credit plus
-   * whatever it had sent under an earlier grant that is still on its way to us.
-   */
-  downlinkCredit: number;
+  /** DATA packets received on this stream, mod 2^32. */
+  downlinkReceived: number;
+  /** How many DATA packets the egress may send on this stream in all, mod 2^32. */
+  downlinkLimit: number;
   readable: ReadableStreamDefaultController<Uint8Array> | undefined;
   creditWaiters: Array<() => void>;
   error: Error | undefined;
@@ -266,7 +265,8 @@ export class TunnelClient {
     const state: StreamState = {
       id,
       uplinkCredit: this.#initialUplinkCredit ?? 0,
-      downlinkCredit: this.#window,
+      downlinkReceived: 0,
+      downlinkLimit: this.#window,
       readable: undefined,
       creditWaiters: [],
       error: undefined,
@@ -316,20 +316,17 @@ export class TunnelClient {
   }
 
   /**
-   * Reopens the egress's window once half of it is used and the reader has room. A CONTINUE
-   * replaces the egress's credit when it arrives, but packets the egress sent under the old
-   * credit may still be on their way: up to `downlinkCredit` of them. So after a grant of
-   * `room`, as many as `downlinkCredit + room` may arrive, and that is the bound we enforce
-   * (counting only `room` would take a fast egress for a cheating one). The reader's queue
-   * is then bounded by 1.5 windows.
+   * Reopens the egress's window once half of it is used and the reader has room. Grants are
+   * cumulative limits (docs/protocol.md §1.5): "send until you have sent this many in all",
+   * so packets already on their way when we grant are never counted twice, and whatever
+   * the timing, the reader's queue holds at most one window.
    */
   #grant(state: StreamState): void {
     const room = state.readable?.desiredSize ?? 0;
-    if (state.closed || state.downlinkCredit > this.#window / 2 || room <= state.downlinkCredit) {
-      return;
-    }
-    state.downlinkCredit += room;
-    this.#send({ type: 'continue', streamId: state.id, bufferRemaining: room });
+    const outstanding = (state.downlinkLimit - state.downlinkReceived) >>> 0;
+    if (state.closed || outstanding > this.#window / 2 || room <= outstanding) return;
+    state.downlinkLimit = (state.downlinkReceived + room) >>> 0;
+    this.#send({ type: 'continue', streamId: state.id, bufferRemaining: state.downlinkLimit });
   }
 
   #dispatch(packet: WispPacket): void {
@@ -350,12 +347,12 @@ export class TunnelClient {
       case 'data': {
         const state = this.#streams.get(packet.streamId);
         if (state === undefined || state.closed) return;
-        state.downlinkCredit--;
-        if (state.downlinkCredit < 0) {
+        if (state.downlinkReceived === state.downlinkLimit) {
           // The egress ignored our window: that stream's memory would be unbounded.
           this.#closeStream(state, WISP_CLOSE_REASONS.invalid);
           return;
         }
+        state.downlinkReceived = (state.downlinkReceived + 1) >>> 0;
         state.readable?.enqueue(packet.payload);
         this.#grant(state);
         return;

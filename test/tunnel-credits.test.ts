@@ -40,11 +40,15 @@ function connect(toEgress: (message: Uint8Array, egress: RuleAbidingEgress) => v
   return { client, egress };
 }
 
-/** An egress that follows the rules: a CONTINUE replaces its credit for that stream. */
+/**
+ * An egress that follows the rules: a consumer's CONTINUE on a stream is a cumulative limit,
+ * so its credit is that limit minus what it has sent.
+ */
 class RuleAbidingEgress {
   readonly received: WispPacket[] = [];
   credit = 0;
   initialCredit = 0;
+  sent = 0;
   #session: TunnelSession | undefined;
   readonly #toConsumer: (message: Uint8Array) => void;
 
@@ -67,7 +71,7 @@ class RuleAbidingEgress {
     this.received.push(decoded);
     if (decoded.type === 'continue') {
       if (decoded.streamId === 0) this.initialCredit = decoded.bufferRemaining;
-      else this.credit = decoded.bufferRemaining;
+      else this.credit = decoded.bufferRemaining - this.sent;
     }
     if (decoded.type === 'connect') {
       this.credit = this.initialCredit;
@@ -79,6 +83,7 @@ class RuleAbidingEgress {
   data(streamId: number): boolean {
     if (this.credit <= 0) return false;
     this.credit--;
+    this.sent++;
     this.#send({ type: 'data', streamId, payload: new Uint8Array(100) });
     return true;
   }

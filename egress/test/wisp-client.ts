@@ -24,6 +24,8 @@ export class TestStream {
   #resolveClosed!: (reason: number) => void;
   #creditWaiters: Array<() => void> = [];
   #consumedSinceGrant = 0;
+  /** DATA packets received on this stream: tunnel grants are limits on this count. */
+  #packets = 0;
   #watchers: Array<() => void> = [];
   readonly #client: TestWispClient;
   isClosed = false;
@@ -74,12 +76,15 @@ export class TestStream {
     });
   }
 
-  /** Grants `credit` downlink packets (tunnel). */
+  /** Lets the egress send `credit` more DATA packets than we have received (tunnel). */
   grant(credit: number): void {
-    this.#client.sendPacket({ type: 'continue', streamId: this.id, bufferRemaining: credit });
+    // Tunnel downlink grants are cumulative limits (docs/protocol.md §1.5).
+    const limit = (this.#packets + credit) >>> 0;
+    this.#client.sendPacket({ type: 'continue', streamId: this.id, bufferRemaining: limit });
   }
 
   onData(payload: Uint8Array): void {
+    this.#packets++;
     this.chunks.push(payload.slice());
     this.received += payload.length;
     for (const watch of this.#watchers.splice(0)) watch();
