@@ -17,7 +17,7 @@ const KINDS = ['Node volunteer (bu volunteer)', 'Chromium volunteer'];
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-describe('the chain bench in smoke mode', () => {
+describe('the WebRTC benches in smoke mode', () => {
   it('moves every byte through the chain and the raw data channel, for both volunteers', async () => {
     const bench = BENCHES.find((b) => b.name === 'chain');
     if (bench === undefined) throw new Error('the chain bench is not registered');
@@ -45,5 +45,21 @@ describe('the chain bench in smoke mode', () => {
     }
     expect(result.verdicts).toHaveLength(2);
     for (const v of result.verdicts) expect(typeof v.met).toBe('boolean');
+  }, 180_000);
+
+  it('measures the memory of proxy, volunteer and egress under a slow reader', async () => {
+    const bench = BENCHES.find((b) => b.name === 'slow-reader-chain');
+    if (bench === undefined) throw new Error('the slow-reader-chain bench is not registered');
+    expect(await runBench(bench, ['--smoke', '--out', out])).toBe(0);
+    const result = JSON.parse(
+      readFileSync(join(out, 'slow-reader-chain.json'), 'utf8'),
+    ) as BenchResult;
+    expect(result.bench).toBe('slow-reader-chain');
+    for (const role of ['bu proxy', 'volunteer (bu volunteer)', 'egress (bu serve)']) {
+      // Each process exists and has a resident set; growth may be 0 in a 2 s smoke run.
+      expect(medianOf(result, 'peak RSS', role), role).toBeGreaterThan(10);
+      expect(Number.isFinite(medianOf(result, 'RSS growth (peak − before)', role))).toBe(true);
+    }
+    expect(result.verdicts).toHaveLength(3);
   }, 180_000);
 });

@@ -170,7 +170,7 @@ export async function main(args: BenchArgs): Promise<void> {
       `one client connection per endpoint with ${STREAMS} streams to a local origin that sends without end; the client then pauses its WebSocket (reads nothing) for ${stallMs / 1000} s`,
       '/wisp/: a raw ws client writing Wisp v1 CONNECT + DATA (protocol/wisp-codec.ts); /tunnel/: mesh TunnelClient (its downlink credits also apply)',
       'growth = VmHWM at the end − VmRSS after start; a fresh pair of egress processes per run, both endpoints measured at the same time',
-      'the proxy and volunteer are not measured here: that needs the chain bench (bu proxy), not yet committed',
+      'the proxy and volunteer: bench/slow-reader-chain.ts',
     ],
     measurements,
     verdicts,

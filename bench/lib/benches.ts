@@ -19,6 +19,7 @@ export const BENCHES: readonly BenchEntry[] = [
   { name: 'bundle', script: 'bundle.ts' },
   { name: 'slow-reader', script: 'slow-reader.ts' },
   { name: 'chain', script: 'chain.ts', netns: true },
+  { name: 'slow-reader-chain', script: 'slow-reader-chain.ts', netns: true },
 ];
 
 /** Runs one bench in its own Node process; resolves with its exit code. */
