@@ -3,7 +3,7 @@
  * matched through the site's signaling service (inside scripts/netns-run). The page must show
  * the totals and a node for each side's country (all "Unknown" here: the stack runs without
  * geoip), request nothing outside the site's origin, and say so clearly when the endpoint
- * cannot be reached. With BU_SCREENSHOTS set to a directory it also writes screenshots of
+ * cannot be reached. It also writes screenshots (to artifacts/screenshots/site/, or BU_SCREENSHOTS) of
  * /netstate/ (live, and a busy network from a fixed answer) and of /browse/ with a proxied page,
  * in light and dark, desktop and phone.
  */
@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   RTCIceCandidate,
   RTCPeerConnection,
@@ -23,6 +24,11 @@ import { Consumer } from '../../mesh/consumer.ts';
 import { Volunteer } from '../../mesh/volunteer.ts';
 import { launchChromium, type LaunchedChromium } from './chromium.ts';
 import { startSiteStack, type SiteStack } from './site-stack.ts';
+
+/** Where screenshots go: test artifacts to look at (BU_SCREENSHOTS overrides). */
+const SHOTS =
+  process.env['BU_SCREENSHOTS'] ??
+  fileURLToPath(new URL('../../artifacts/screenshots/site/', import.meta.url));
 
 Object.assign(globalThis, { RTCPeerConnection, RTCSessionDescription, RTCIceCandidate, WebSocket });
 
@@ -177,7 +183,7 @@ describe('/netstate/', () => {
     expect(await page.textContent('#ns-error')).toMatch(/^Cannot reach the signaling server/);
     expect(await page.textContent('#ns-status')).toMatch(/^Showing the numbers from /);
     expect(await page.textContent('#ns-volunteers')).toBe('2');
-    if (process.env['BU_SCREENSHOTS'] !== undefined) await screenshotsOf(page, 'netstate-error');
+    await screenshotsOf(page, 'netstate-error');
 
     // A malformed answer is an error of its own kind.
     await page.unroute('**/signal/v1/netstate');
@@ -204,7 +210,7 @@ const LAYOUTS = [
 
 /** Writes `name-{desktop,phone}-{light,dark}.png` of the page as it is now. */
 async function screenshotsOf(page: Page, name: string): Promise<void> {
-  const dir = process.env['BU_SCREENSHOTS']!;
+  const dir = SHOTS;
   await mkdir(dir, { recursive: true });
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
@@ -277,9 +283,9 @@ const BUSY = {
 };
 
 describe('screenshots', () => {
-  const dir = process.env['BU_SCREENSHOTS'];
+  const dir = SHOTS;
 
-  it.skipIf(dir === undefined)('of /netstate/, live and busy, in light and dark', async () => {
+  it('of /netstate/, live and busy, in light and dark', async () => {
     const page = await chromium.context.newPage();
     await page.goto(`${stack.url}/netstate/`);
     await expect.poll(() => page.getAttribute('[data-netstate]', 'data-state')).toBe('ok');
@@ -299,31 +305,28 @@ describe('screenshots', () => {
     await busy.close();
   });
 
-  it.skipIf(dir === undefined)(
-    'of /browse/ with a proxied page, in light and dark, desktop and phone',
-    async () => {
-      for (const scheme of ['light', 'dark'] as const) {
-        for (const [width, height, label] of LAYOUTS) {
-          const page = await chromium.context.newPage();
-          await page.emulateMedia({ colorScheme: scheme });
-          await page.setViewportSize({ width, height });
-          await page.goto(`${stack.url}/browse/`);
-          await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
-          await expect
-            .poll(() => page.textContent('#bu-volunteers'), { timeout: 30_000 })
-            .not.toBe('0');
-          await page.fill('#bu-url', `${article.url}/`);
-          // Enter, as on a phone, where the Go button is hidden.
-          await page.press('#bu-url', 'Enter');
-          const frame = page.frameLocator('#bu-frame');
-          await expect
-            .poll(() => frame.locator('#headline').textContent(), { timeout: 20_000 })
-            .toBe('Volunteers keep the library open late');
-          await page.waitForTimeout(500);
-          await page.screenshot({ path: join(dir!, `browse-proxied-${label}-${scheme}.png`) });
-          await page.close();
-        }
+  it('of /browse/ with a proxied page, in light and dark, desktop and phone', async () => {
+    for (const scheme of ['light', 'dark'] as const) {
+      for (const [width, height, label] of LAYOUTS) {
+        const page = await chromium.context.newPage();
+        await page.emulateMedia({ colorScheme: scheme });
+        await page.setViewportSize({ width, height });
+        await page.goto(`${stack.url}/browse/`);
+        await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+        await expect
+          .poll(() => page.textContent('#bu-volunteers'), { timeout: 30_000 })
+          .not.toBe('0');
+        await page.fill('#bu-url', `${article.url}/`);
+        // Enter, as on a phone, where the Go button is hidden.
+        await page.press('#bu-url', 'Enter');
+        const frame = page.frameLocator('#bu-frame');
+        await expect
+          .poll(() => frame.locator('#headline').textContent(), { timeout: 20_000 })
+          .toBe('Volunteers keep the library open late');
+        await page.waitForTimeout(500);
+        await page.screenshot({ path: join(dir, `browse-proxied-${label}-${scheme}.png`) });
+        await page.close();
       }
-    },
-  );
+    }
+  });
 });

@@ -1,15 +1,21 @@
 /**
  * The site as a PWA in Chromium: the manifest and its icons, the service worker
- * controlling /browse/, and /browse/ opening offline and saying so. With BU_SCREENSHOTS
- * set to a directory, also writes screenshots of the pages in light and dark (with no peers:
- * site-netstate.e2e.test.ts takes those of a live network and of a proxied page).
+ * controlling /browse/, and /browse/ opening offline and saying so. It also writes screenshots
+ * of the pages in light and dark to artifacts/screenshots/site/ (or BU_SCREENSHOTS), with no
+ * peers: site-netstate.e2e.test.ts takes those of a live network and of a proxied page.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, type LaunchedChromium } from './chromium.ts';
 import { SITE_DIR, startSiteStack, type SiteStack } from './site-stack.ts';
+
+/** Where screenshots go: test artifacts to look at (BU_SCREENSHOTS overrides). */
+const SHOTS =
+  process.env['BU_SCREENSHOTS'] ??
+  fileURLToPath(new URL('../../artifacts/screenshots/site/', import.meta.url));
 
 let stack: SiteStack;
 let chromium: LaunchedChromium;
@@ -121,37 +127,50 @@ describe('the site header', () => {
 });
 
 describe('screenshots', () => {
-  const dir = process.env['BU_SCREENSHOTS'];
-  it.skipIf(dir === undefined)(
-    'of /, /embed/, /privacy/, /browse/ and /netstate/ (an empty network) in light and dark',
-    async () => {
-      await mkdir(dir!, { recursive: true });
-      for (const scheme of ['light', 'dark'] as const) {
-        const page = await chromium.context.newPage();
-        await page.emulateMedia({ colorScheme: scheme });
-        for (const [name, path] of [
-          ['home', '/'],
-          ['embed', '/embed/'],
-          ['privacy', '/privacy/'],
-          ['browse', '/browse/'],
-          ['netstate-empty', '/netstate/'],
+  const dir = SHOTS;
+  it('of /, /embed/, /privacy/, /browse/ and /netstate/ (an empty network) in light and dark', async () => {
+    await mkdir(dir, { recursive: true });
+    for (const scheme of ['light', 'dark'] as const) {
+      const page = await chromium.context.newPage();
+      const errors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(message.text());
+      });
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const [name, path] of [
+        ['home', '/'],
+        ['embed', '/embed/'],
+        ['privacy', '/privacy/'],
+        ['browse', '/browse/'],
+        ['netstate-empty', '/netstate/'],
+      ] as const) {
+        for (const [width, height, label] of [
+          [1280, 900, 'desktop'],
+          [390, 844, 'phone'],
+          [360, 740, 'small-phone'],
         ] as const) {
-          for (const [width, height, label] of [
-            [1280, 900, 'desktop'],
-            [390, 844, 'phone'],
-            [360, 740, 'small-phone'],
-          ] as const) {
-            await page.setViewportSize({ width, height });
-            await page.goto(`${stack.url}${path}`);
-            await page.waitForTimeout(600);
-            await page.screenshot({
-              path: join(dir!, `${name}-${label}-${scheme}.png`),
-              fullPage: label === 'desktop',
-            });
-          }
+          await page.setViewportSize({ width, height });
+          await page.goto(`${stack.url}${path}`);
+          await page.waitForTimeout(600);
+          await page.screenshot({
+            path: join(dir, `${name}-${label}-${scheme}.png`),
+            fullPage: label === 'desktop',
+          });
+          // Nothing wider than the screen (a phone would scroll sideways).
+          const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+          expect(scrollWidth, `${name} ${label} ${scheme}`).toBeLessThanOrEqual(width);
+          // The page follows the colour scheme.
+          const dark = await page.evaluate(() => {
+            const [r = 255, g = 255, b = 255] = (
+              getComputedStyle(document.body).backgroundColor.match(/\d+/g) ?? []
+            ).map(Number);
+            return r + g + b < 3 * 128;
+          });
+          expect(dark, `${name} ${label} background in ${scheme}`).toBe(scheme === 'dark');
         }
-        await page.close();
       }
-    },
-  );
+      expect(errors, `console errors in ${scheme}`).toEqual([]);
+      await page.close();
+    }
+  });
 });
