@@ -4,6 +4,7 @@
  * the bytes it has read so far and gets either "need more", a head, or an error with the
  * status to answer.
  */
+import { HOP_BY_HOP } from '../egress/fetch-headers.ts';
 
 export const MAX_HEAD_BYTES = 16 * 1024;
 export const MAX_HEADERS = 100;
@@ -120,18 +121,6 @@ export function parseAuthority(target: string): { host: string; port: number } {
   return { host, port };
 }
 
-/** Hop-by-hop fields (RFC 9110 §7.6.1) and the proxy's own, never forwarded to an origin. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'upgrade',
-]);
-
 /**
  * The head to send to the origin for an absolute-form request: origin-form target, hop-by-hop
  * fields (and those `Connection` names) removed, `Host` from the URL when missing, and
@@ -150,7 +139,7 @@ export function originRequestHead(head: RequestHead, url: URL): string {
   let host = false;
   for (const [name, value] of head.headers) {
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if ((HOP_BY_HOP.has(lower) && lower !== 'transfer-encoding') || named.has(lower)) continue;
     if (lower === 'host') host = true;
     lines.push(`${name}: ${value}`);
   }

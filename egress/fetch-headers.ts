@@ -9,7 +9,8 @@ import type { Transform } from 'node:stream';
 import { encodeFetchResponseHead } from '../protocol/fetch-head.ts';
 import { MAX_FETCH_HEADERS } from '../protocol/limits.ts';
 
-const HOP_BY_HOP = new Set([
+/** Hop-by-hop fields (RFC 9110 §7.6.1) and proxies' own: never forwarded to an origin. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',

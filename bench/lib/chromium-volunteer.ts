@@ -6,7 +6,7 @@
  * bench process alone, plus Chromium's side, which no real volunteer pays. The page
  * (volunteer-report-page.ts) reports its status by POSTing it here instead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { SERVE_HOST } from '../../test/e2e/chain-harness.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/e2e/chromium.ts';
+import { stopChild } from './proc.ts';
 import { descendants } from './process-tree.ts';
 
 const PAGE_SOURCE = fileURLToPath(new URL('./volunteer-report-page.ts', import.meta.url));
@@ -111,18 +112,6 @@ export interface VolunteerBrowser {
   close(): Promise<void>;
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /** Starts headless Chromium on the volunteer page and waits until the volunteer is on. */
 export async function launchVolunteerBrowser(
   site: VolunteerSite,
@@ -142,7 +131,7 @@ export async function launchVolunteerBrowser(
       // Chromium's helpers outlive the browser process briefly and may still write to the
       // profile: wait for them before removing it.
       const helpers = child.pid === undefined ? [] : descendants(child.pid, /./);
-      await stop(child);
+      await stopChild(child);
       const deadline = Date.now() + 5_000;
       while (helpers.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
