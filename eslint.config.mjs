@@ -3,7 +3,8 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Imports point down only (see docs/architecture.md): components, sw, site, cli → mesh →
-// protocol; signaling, egress → protocol. protocol/ is wire code: no I/O, @noble/* only.
+// protocol; cli, signaling, egress → server-kit → protocol. protocol/ is wire code: no I/O,
+// @noble/* only.
 const layer = (...parts) => parts.map((part) => `**/${part}/**`);
 const restrict = (files, forbidden, extra = []) => ({
   files,
@@ -36,7 +37,7 @@ export default tseslint.config(
   },
   restrict(
     ['protocol/**/*.ts'],
-    ['mesh', 'signaling', 'egress', 'cli', 'components', 'sw', 'site'],
+    ['mesh', 'signaling', 'egress', 'server-kit', 'cli', 'components', 'sw', 'site'],
     [
       {
         regex: '^(?!@noble/|\\.{1,2}/)',
@@ -44,10 +45,36 @@ export default tseslint.config(
       },
     ],
   ),
-  restrict(['mesh/**/*.ts'], ['signaling', 'egress', 'cli', 'components', 'sw', 'site']),
+  restrict(
+    ['mesh/**/*.ts'],
+    ['signaling', 'egress', 'server-kit', 'cli', 'components', 'sw', 'site'],
+  ),
+  restrict(
+    ['server-kit/**/*.ts'],
+    ['mesh', 'signaling', 'egress', 'cli', 'components', 'sw', 'site'],
+  ),
   restrict(['signaling/**/*.ts'], ['mesh', 'egress', 'cli', 'components', 'sw', 'site']),
   restrict(['egress/**/*.ts'], ['mesh', 'signaling', 'cli', 'components', 'sw', 'site']),
-  restrict(['components/**/*.ts', 'sw/**/*.ts'], ['signaling', 'egress', 'cli', 'site']),
+  restrict(
+    ['components/**/*.ts', 'sw/**/*.ts'],
+    ['signaling', 'egress', 'server-kit', 'cli', 'site'],
+  ),
+  {
+    // A request target is parsed once, by the server's boundary (server-kit/http-boundary.ts);
+    // a handler that parses `req.url` again can throw on a target the boundary let through.
+    files: ['signaling/**/*.ts', 'egress/**/*.ts', 'cli/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/test/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "MemberExpression[object.name='req'][property.name='url']",
+          message:
+            'use the URL the server boundary passes to the handler (server-kit/request-target.ts)',
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.test.ts', '**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

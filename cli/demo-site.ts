@@ -5,7 +5,8 @@
  * and read on the next, and a page that assigns location.href. Every request is logged with the
  * headers that tell a browser from the egress, so one can see who really asked.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import type { AddressInfo } from 'node:net';
 
 export interface DemoRequest {
@@ -66,26 +67,32 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
   const host = options.host ?? '127.0.0.1';
   const log: DemoRequest[] = [];
   let base = '';
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const entry: DemoRequest = {
-      method: req.method ?? 'GET',
-      path: url.pathname + url.search,
-      userAgent: req.headers['user-agent'] ?? '',
-      secFetch: Object.keys(req.headers).some((name) => name.startsWith('sec-fetch-')),
-      cookie: req.headers.cookie ?? '',
-    };
-    log.push(entry);
-    if (log.length > MAX_LOG) log.shift();
-    options.onRequest?.(entry);
-    const html = (text: string, headers: Record<string, string | string[]> = {}) =>
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...headers }).end(text);
-    switch (url.pathname) {
-      case '/':
-        return html(
-          page(
-            'Demo home',
-            `<h1 id="title">Demo home</h1>
+  const server: Server = createGuardedServer({
+    upgrade: (_req, socket) =>
+      void socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'),
+    fault: (site, error) =>
+      process.stderr.write(
+        `demo-site: ${site} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+      ),
+    request: (req, res, url) => {
+      const entry: DemoRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname + url.search,
+        userAgent: req.headers['user-agent'] ?? '',
+        secFetch: Object.keys(req.headers).some((name) => name.startsWith('sec-fetch-')),
+        cookie: req.headers.cookie ?? '',
+      };
+      log.push(entry);
+      if (log.length > MAX_LOG) log.shift();
+      options.onRequest?.(entry);
+      const html = (text: string, headers: Record<string, string | string[]> = {}) =>
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...headers }).end(text);
+      switch (url.pathname) {
+        case '/':
+          return html(
+            page(
+              'Demo home',
+              `<h1 id="title">Demo home</h1>
 <p>A local site for trying Browsers Unbounded. Each link exercises one thing the proxy must get right.</p>
 <ul>
 <li><a id="relative" href="second.html">A relative link</a> to a page that uses fetch() and XMLHttpRequest</li>
@@ -94,78 +101,84 @@ export async function startDemoSite(options: DemoSiteOptions = {}): Promise<Demo
 </ul>
 <img id="pixel" src="/pixel.png" alt="pixel">
 <div id="styled">This box is styled by CSS loaded with @import and url().</div>`,
-            '<link rel="stylesheet" href="/style.css">',
-          ),
-        );
-      case '/style.css':
-        return res
-          .writeHead(200, { 'content-type': 'text/css' })
-          .end(
-            '@import "imported.css";\n#styled{background:url(pixel.png?from=css);color:rgb(1, 2, 3)}',
+              '<link rel="stylesheet" href="/style.css">',
+            ),
           );
-      case '/imported.css':
-        return res.writeHead(200, { 'content-type': 'text/css' }).end('#title{color:rgb(4, 5, 6)}');
-      case '/pixel.png':
-        return res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
-      case '/second.html':
-        return html(
-          page(
-            'Second',
-            `<h1>Second</h1><p id="fetch">…</p><p id="xhr">…</p>
+        case '/style.css':
+          return res
+            .writeHead(200, { 'content-type': 'text/css' })
+            .end(
+              '@import "imported.css";\n#styled{background:url(pixel.png?from=css);color:rgb(1, 2, 3)}',
+            );
+        case '/imported.css':
+          return res
+            .writeHead(200, { 'content-type': 'text/css' })
+            .end('#title{color:rgb(4, 5, 6)}');
+        case '/pixel.png':
+          return res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+        case '/second.html':
+          return html(
+            page(
+              'Second',
+              `<h1>Second</h1><p id="fetch">…</p><p id="xhr">…</p>
 <script>
 fetch('/api/data').then(r => r.json()).then(j => { document.getElementById('fetch').textContent = 'fetch:' + j.value; });
 const x = new XMLHttpRequest(); x.open('GET', '${base}/api/data?via=xhr');
 x.onload = () => { document.getElementById('xhr').textContent = 'xhr:' + JSON.parse(x.responseText).value; }; x.send();
 </script>`,
-          ),
-        );
-      case '/api/data':
-        return res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ value: url.searchParams.get('via') ?? 'plain' }));
-      case '/dir/third.html':
-        return html(
-          page(
-            'Third',
-            `<h1>Third</h1><form id="form" method="post" action="../submit"><input name="who" value="tester"><button id="send">Send</button></form>`,
-          ),
-        );
-      case '/submit':
-        if (req.method !== 'POST') return res.writeHead(405, { allow: 'POST' }).end();
-        return void readForm(req).then(
-          (body) => {
-            if (body === null) res.writeHead(413).end();
-            else res.writeHead(303, { location: `/posted?${body}` }).end();
-          },
-          () => res.destroy(),
-        );
-      case '/posted':
-        return html(
-          page(
-            'Posted',
-            `<h1 id="posted">posted ${escapeHtml(url.searchParams.get('who') ?? '')}</h1>`,
-          ),
-        );
-      case '/redirect':
-        return res.writeHead(302, { location: '/second.html' }).end();
-      case '/set-cookie':
-        return html(page('Set', '<h1>cookie set</h1><a id="next" href="/read-cookie">next</a>'), {
-          'set-cookie': ['flavour=oat; Path=/; HttpOnly', 'gone=1; Max-Age=0'],
-        });
-      case '/read-cookie':
-        return html(
-          page('Read', `<h1 id="cookie">cookie: ${escapeHtml(req.headers.cookie ?? 'none')}</h1>`),
-        );
-      case '/assign':
-        return html(
-          page(
-            'Assign',
-            `<h1>assign</h1><script>setTimeout(() => { location.href = '${base}/second.html?assigned=1'; }, 50);</script>`,
-          ),
-        );
-      default:
-        return res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    }
+            ),
+          );
+        case '/api/data':
+          return res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ value: url.searchParams.get('via') ?? 'plain' }));
+        case '/dir/third.html':
+          return html(
+            page(
+              'Third',
+              `<h1>Third</h1><form id="form" method="post" action="../submit"><input name="who" value="tester"><button id="send">Send</button></form>`,
+            ),
+          );
+        case '/submit':
+          if (req.method !== 'POST') return res.writeHead(405, { allow: 'POST' }).end();
+          return void readForm(req).then(
+            (body) => {
+              if (body === null) res.writeHead(413).end();
+              else res.writeHead(303, { location: `/posted?${body}` }).end();
+            },
+            () => res.destroy(),
+          );
+        case '/posted':
+          return html(
+            page(
+              'Posted',
+              `<h1 id="posted">posted ${escapeHtml(url.searchParams.get('who') ?? '')}</h1>`,
+            ),
+          );
+        case '/redirect':
+          return res.writeHead(302, { location: '/second.html' }).end();
+        case '/set-cookie':
+          return html(page('Set', '<h1>cookie set</h1><a id="next" href="/read-cookie">next</a>'), {
+            'set-cookie': ['flavour=oat; Path=/; HttpOnly', 'gone=1; Max-Age=0'],
+          });
+        case '/read-cookie':
+          return html(
+            page(
+              'Read',
+              `<h1 id="cookie">cookie: ${escapeHtml(req.headers.cookie ?? 'none')}</h1>`,
+            ),
+          );
+        case '/assign':
+          return html(
+            page(
+              'Assign',
+              `<h1>assign</h1><script>setTimeout(() => { location.href = '${base}/second.html?assigned=1'; }, 50);</script>`,
+            ),
+          );
+        default:
+          return res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      }
+    },
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { isLogLevel as isEgressLogLevel } from '../egress/log.ts';
 import { createEgressService, type EgressService } from '../egress/service.ts';
 import { bytesToBase64url } from '../protocol/bytes.ts';
+import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import { SignalingError } from '../signaling/errors.ts';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
 import { createSignalingService, type SignalingService } from '../signaling/service.ts';
@@ -141,18 +142,28 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
     if (created) console.error(`created ${keyFile}`);
 
     let services: Services | undefined = undefined;
-    const server = createServer((req, res) => {
-      const ready = services;
-      if (ready === undefined) {
-        res.writeHead(503, { 'retry-after': '1' }).end();
-        return;
-      }
-      const path = (req.url ?? '/').split(/[?#]/, 1)[0];
-      if (path === '/metrics') return serveMetrics(ready.metrics, req, res);
-      if (ready.signaling.handleRequest(req, res)) return;
-      if (ready.egress.handleRequest(req, res)) return;
-      void (async () => {
-        if (ready.site !== undefined && (await ready.site.handle(req, res))) return;
+    // Faults of this process's own part (the site and the routing between the parts); the
+    // signaling service and the egress count theirs in their own metrics.
+    const ownMetrics = new Registry();
+    const faults = new Counter({
+      name: 'bu_serve_faults_total',
+      help: 'Unexpected exceptions caught at an entry point of bu serve itself (each a bug)',
+      labelNames: ['site'] as const,
+      registers: [ownMetrics],
+    });
+    const serveLog = createLogger(level);
+    const server = createGuardedServer({
+      async request(req, res, url) {
+        const ready = services;
+        if (ready === undefined) {
+          res.writeHead(503, { 'retry-after': '1' }).end();
+          return;
+        }
+        const path = url.pathname;
+        if (path === '/metrics') return serveMetrics(ready.metrics, req, res);
+        if (ready.signaling.handleRequest(req, res, url)) return;
+        if (ready.egress.handleRequest(req, res, url)) return;
+        if (ready.site !== undefined && (await ready.site.handle(req, res, url))) return;
         if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
           const page = notBuiltPage(baseUrl);
           res.writeHead(ready.site === undefined ? 200 : 404, {
@@ -162,13 +173,21 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
           return;
         }
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
-      })().catch(() => res.destroy());
-    });
-    server.on('upgrade', (req, socket, head: Buffer) => {
-      const ready = services;
-      if (ready?.signaling.handleUpgrade(req, socket, head)) return;
-      if (ready?.egress.handleUpgrade(req, socket, head)) return;
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      },
+      upgrade(req, socket, head, url) {
+        const ready = services;
+        if (ready?.signaling.handleUpgrade(req, socket, head, url)) return;
+        if (ready?.egress.handleUpgrade(req, socket, head, url)) return;
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      },
+      fault(site, error) {
+        faults.inc({ site });
+        serveLog.error('fault', {
+          site,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        });
+      },
+      refused: (reason) => services?.signaling.refused(reason),
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -196,7 +215,7 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
       signaling = createSignalingService({
         ...signalingSettings,
         path: SIGNAL_PATH,
-        logger: createLogger(level),
+        logger: serveLog,
         egresses: [{ id: 'local', url: egressUrl, publicKey }],
       });
     } catch (err) {
@@ -209,7 +228,7 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
     services = {
       signaling,
       egress,
-      metrics: Registry.merge([signaling.metrics, egress.metrics]),
+      metrics: Registry.merge([signaling.metrics, egress.metrics, ownMetrics]),
       site: siteBuilt ? createStaticSite(siteDir) : undefined,
     };
 

@@ -52,14 +52,16 @@ export function sitePath(root: string, urlPath: string): string | undefined {
 }
 
 export interface StaticSite {
-  /** Answers GET and HEAD for files under the root; false when there is no such file. */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /**
+   * Answers GET and HEAD for files under the root; false when there is no such file. `url` is
+   * the request target as the server's boundary parsed it.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
 }
 
 export function createStaticSite(root: string): StaticSite {
   return {
-    async handle(req, res) {
-      const url = new URL(req.url ?? '/', 'http://site.invalid');
+    async handle(req, res, url) {
       const file = sitePath(root, url.pathname);
       if (file === undefined) return false;
       let target = file;

@@ -1,4 +1,5 @@
 /** What every connection of an egress shares, whichever endpoint it arrived on. */
+import type { FaultSite } from '../server-kit/http-boundary.ts';
 import type { DestinationPolicy } from './destination-policy.ts';
 import type { EgressLimits } from './limits.ts';
 import type { Logger } from './log.ts';
@@ -11,4 +12,6 @@ export interface EndpointShared {
   readonly metrics: EgressMetrics;
   readonly log: Logger;
   readonly dial: Dialer;
+  /** An exception escaped an entry point (a bug of ours): log it and count it. */
+  readonly fault: (site: FaultSite, error: unknown) => void;
 }

@@ -63,6 +63,12 @@ export class EgressMetrics {
     labelNames: ['endpoint', 'direction'] as const,
     registers: [this.registry],
   });
+  readonly faults = new Counter({
+    name: 'bu_egress_faults_total',
+    help: 'Unexpected exceptions caught at an entry point (each a bug), by where',
+    labelNames: ['site'] as const,
+    registers: [this.registry],
+  });
   readonly handshakeFailures = new Counter({
     name: 'bu_egress_handshake_failures_total',
     help: 'Failed tunnel (Noise) and Wisp v2 handshakes, by error code',

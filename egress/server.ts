@@ -2,7 +2,8 @@
  * A stand-alone egress: an `http.Server` with the egress service mounted at `/wisp/`,
  * `/tunnel/` and `/metrics`, and 404 for everything else.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import type { EgressOptions } from './config.ts';
 import { createEgressService, type EgressService } from './service.ts';
 
@@ -23,13 +24,17 @@ export interface EgressServer {
 
 export async function startEgressServer(options: EgressServerOptions): Promise<EgressServer> {
   const service = createEgressService(options);
-  const server = createServer((req, res) => {
-    if (!service.handleRequest(req, res)) res.writeHead(404).end();
-  });
-  server.on('upgrade', (req, socket, head) => {
-    if (!service.handleUpgrade(req, socket, head)) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    }
+  const server = createGuardedServer({
+    request(req, res, url) {
+      if (!service.handleRequest(req, res, url)) res.writeHead(404).end();
+    },
+    upgrade(req, socket, head, url) {
+      if (!service.handleUpgrade(req, socket, head, url)) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
+    },
+    fault: (site, error) => service.fault(site, error),
+    refused: (reason) => service.refused(reason),
   });
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_TUNNEL_MESSAGE_BYTES, MAX_WISP_PACKET_BYTES } from '../protocol/limits.ts';
+import { addressGroup, clientIp } from '../server-kit/client-address.ts';
+import type { BoundaryRefusal, FaultSite } from '../server-kit/http-boundary.ts';
 import type { Registry } from 'prom-client';
 import { resolveEgressConfig, type EgressOptions } from './config.ts';
 import { DestinationPolicy } from './destination-policy.ts';
@@ -29,20 +31,21 @@ export const DEFAULT_PATHS: EgressPaths = {
 };
 
 export interface EgressService {
-  /** Answers GET on the metrics path (and refuses plain HTTP on the WebSocket paths). */
-  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Answers GET on the metrics path (and refuses plain HTTP on the WebSocket paths). `url` is
+   * the request target, parsed once by the server's boundary (server-kit/http-boundary.ts).
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean;
   /** Takes over WebSocket upgrades on `/wisp/` and `/tunnel/`. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
+  /** An exception escaped one of our entry points: log it and count it (faults_total). */
+  fault(site: FaultSite, error: unknown): void;
+  /** The server's boundary refused a client before any handler ran: counted. */
+  refused(reason: BoundaryRefusal): void;
   readonly metrics: Registry;
   readonly publicKey: Uint8Array;
   /** Closes every connection (1001) and stops accepting new ones. */
   close(): Promise<void>;
-}
-
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '/';
-  const end = url.search(/[?#]/);
-  return end < 0 ? url : url.slice(0, end);
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
@@ -55,6 +58,13 @@ export function createEgressService(
 ): EgressService {
   const config = resolveEgressConfig(options);
   const metrics = new EgressMetrics();
+  const fault = (site: FaultSite, error: unknown): void => {
+    metrics.faults.inc({ site });
+    config.log.error('fault', {
+      site,
+      message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+  };
   const shared: EndpointShared = {
     policy: new DestinationPolicy({
       lookup: config.lookup,
@@ -67,6 +77,7 @@ export function createEgressService(
     metrics,
     log: config.log,
     dial: config.dial,
+    fault,
   };
   const wispServer = new WebSocketServer({
     noServer: true,
@@ -94,8 +105,11 @@ export function createEgressService(
     metrics: metrics.registry,
     publicKey: config.key.publicKey,
 
-    handleRequest(req, res) {
-      const path = pathOf(req);
+    fault,
+    refused: (reason) => metrics.connectionsRejected.inc({ reason }),
+
+    handleRequest(req, res, url) {
+      const path = url.pathname;
       if (path === paths.metrics) {
         if (req.method !== 'GET' && req.method !== 'HEAD') {
           res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -121,8 +135,8 @@ export function createEgressService(
       return false;
     },
 
-    handleUpgrade(req, socket, head) {
-      const path = pathOf(req);
+    handleUpgrade(req, socket, head, url) {
+      const path = url.pathname;
       const server =
         path === paths.wisp ? wispServer : path === paths.tunnel ? tunnelServer : undefined;
       if (server === undefined) return false;
@@ -132,7 +146,8 @@ export function createEgressService(
         refuseUpgrade(socket, 503, 'Service Unavailable');
         return true;
       }
-      const ip = req.socket.remoteAddress ?? 'unknown';
+      // One count per address, and per /64 for IPv6, which one client holds whole.
+      const ip = addressGroup(clientIp(req));
       const count = perIp.get(ip) ?? 0;
       if (count >= config.limits.maxConnectionsPerIp) {
         metrics.connectionsRejected.inc({ reason: 'per-ip' });
@@ -152,8 +167,13 @@ export function createEgressService(
           sockets.delete(ws);
           release(ip);
         });
-        if (server === wispServer) serveWisp(ws, shared);
-        else serveTunnel(ws, shared, config.key);
+        try {
+          if (server === wispServer) serveWisp(ws, shared);
+          else serveTunnel(ws, shared, config.key);
+        } catch (err) {
+          fault('connection', err);
+          ws.terminate();
+        }
       });
       return true;
     },

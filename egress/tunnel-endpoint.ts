@@ -118,10 +118,8 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
       if (session === null) handshake(message);
       else frame(session, message);
     } catch (err) {
-      log.error('internal error', {
-        endpoint,
-        message: err instanceof Error ? err.stack : String(err),
-      });
+      // A bug of ours must cost one connection, never the process.
+      shared.fault('message', err);
       abort(WS_CLOSE.protocolError, 'ERR_EGRESS_INTERNAL', 'internal error');
     }
   });

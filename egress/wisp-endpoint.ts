@@ -90,10 +90,7 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
       onMessage(messageBytes(data));
     } catch (err) {
       // A bug of ours must cost one connection, never the process.
-      log.error('internal error', {
-        endpoint,
-        message: err instanceof Error ? err.stack : String(err),
-      });
+      shared.fault('message', err);
       abort(WS_CLOSE.protocolError, 'ERR_EGRESS_INTERNAL', 'internal error');
     }
   });

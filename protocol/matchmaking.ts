@@ -44,6 +44,8 @@ export const MATCHMAKING_ERRORS = [
   ['method-not-allowed', 405],
   ['too-large', 413],
   ['rate-limited', 429],
+  /** The caller's id or address holds all the introductions it may (a fair share). */
+  ['fair-share', 429],
   ['internal', 500],
   ['no-volunteers', 503],
 ] as const;

@@ -77,7 +77,33 @@ export interface SignalingOptions {
   readonly maxBufferedBytes?: number;
   /** Per-address allowance for WebSocket connections, and separately for HTTP requests. */
   readonly rateLimit?: RateLimit;
+  /** IPv6 addresses sharing this many leading bits count as one address (64). */
+  readonly ipv6Prefix?: number;
+  /** PeerJS ids one address may hold connected at once. */
+  readonly maxIdsPerAddress?: number;
+  /** Outstanding introductions one consumer id may hold. */
+  readonly maxMatchesPerConsumer?: number;
+  /** Most outstanding introductions one address may hold, as consumer or as volunteer. */
+  readonly maxMatchesPerAddress?: number;
+  /** An address's share of its pool's capacity, in percent (within the two limits above). */
+  readonly addressSharePercent?: number;
+  /** How long an introduction counts as outstanding: what a volunteer waits for its consumer. */
+  readonly matchHoldMs?: number;
+  /** Slots a volunteer may claim (more are capped), and introductions it may hold at once. */
+  readonly maxVolunteerSlots?: number;
+  /** Bytes one address's messages may take in the offline queue. */
+  readonly maxQueuedBytesPerSender?: number;
+  /** What one PeerJS id may send to be relayed; a burst of four seconds' worth is allowed. */
+  readonly relayRate?: RelayRate;
   readonly logger?: Logger;
+}
+
+/** A relay budget holds this many seconds' worth of its rate (relay-budget.ts). */
+export const RELAY_BURST_SECONDS = 4;
+
+export interface RelayRate {
+  readonly messagesPerSecond: number;
+  readonly bytesPerSecond: number;
 }
 
 export interface SignalingSettings {
@@ -102,6 +128,15 @@ export interface SignalingSettings {
   readonly maxWaiting: number;
   readonly maxBufferedBytes: number;
   readonly rateLimit: RateLimit;
+  readonly ipv6Prefix: number;
+  readonly maxIdsPerAddress: number;
+  readonly maxMatchesPerConsumer: number;
+  readonly maxMatchesPerAddress: number;
+  readonly addressSharePercent: number;
+  readonly matchHoldMs: number;
+  readonly maxVolunteerSlots: number;
+  readonly maxQueuedBytesPerSender: number;
+  readonly relayRate: RelayRate;
 }
 
 export const DEFAULTS = {
@@ -119,6 +154,20 @@ export const DEFAULTS = {
   maxBufferedBytes: 1024 * 1024,
   // Generous, because many censored users share one carrier-grade NAT address.
   rateLimit: { burst: 60, perSecond: 10 },
+  ipv6Prefix: 64,
+  // Generous for the same reason; 20 addresses at this limit still leave room for others.
+  maxIdsPerAddress: 256,
+  // One full request (8 volunteers); a consumer normally holds 2.
+  maxMatchesPerConsumer: 8,
+  maxMatchesPerAddress: 64,
+  addressSharePercent: 25,
+  // What mesh/volunteer.ts waits for a matched consumer to connect.
+  matchHoldMs: 30_000,
+  maxVolunteerSlots: 8,
+  maxQueuedBytesPerSender: 1024 * 1024,
+  // A WebRTC set-up is an offer or answer and a few candidates: some kilobytes. A volunteer
+  // serving eight consumers at once sends well under a tenth of this.
+  relayRate: { messagesPerSecond: 50, bytesPerSecond: 64 * 1024 },
 } as const;
 
 const MAX_CONCURRENT_LIMIT = 1_000_000;
@@ -175,7 +224,59 @@ export function resolveSettings(options: SignalingOptions = {}): SignalingSettin
         'rateLimit.perSecond',
       ),
     },
+    ipv6Prefix: count(options.ipv6Prefix, DEFAULTS.ipv6Prefix, 'ipv6Prefix', 128),
+    maxIdsPerAddress: count(
+      options.maxIdsPerAddress,
+      DEFAULTS.maxIdsPerAddress,
+      'maxIdsPerAddress',
+    ),
+    maxMatchesPerConsumer: count(
+      options.maxMatchesPerConsumer,
+      DEFAULTS.maxMatchesPerConsumer,
+      'maxMatchesPerConsumer',
+    ),
+    maxMatchesPerAddress: count(
+      options.maxMatchesPerAddress,
+      DEFAULTS.maxMatchesPerAddress,
+      'maxMatchesPerAddress',
+    ),
+    addressSharePercent: count(
+      options.addressSharePercent,
+      DEFAULTS.addressSharePercent,
+      'addressSharePercent',
+      100,
+    ),
+    matchHoldMs: timeout(options.matchHoldMs, DEFAULTS.matchHoldMs, 'matchHoldMs'),
+    maxVolunteerSlots: count(
+      options.maxVolunteerSlots,
+      DEFAULTS.maxVolunteerSlots,
+      'maxVolunteerSlots',
+      MAX_VOLUNTEER_SLOTS,
+    ),
+    maxQueuedBytesPerSender: count(
+      options.maxQueuedBytesPerSender,
+      DEFAULTS.maxQueuedBytesPerSender,
+      'maxQueuedBytesPerSender',
+    ),
+    relayRate: {
+      messagesPerSecond: count(
+        options.relayRate?.messagesPerSecond,
+        DEFAULTS.relayRate.messagesPerSecond,
+        'relayRate.messagesPerSecond',
+      ),
+      bytesPerSecond: count(
+        options.relayRate?.bytesPerSecond,
+        DEFAULTS.relayRate.bytesPerSecond,
+        'relayRate.bytesPerSecond',
+      ),
+    },
   };
+  if (settings.relayRate.bytesPerSecond * RELAY_BURST_SECONDS < MAX_SIGNALING_MESSAGE_BYTES) {
+    throw configError(
+      'relayRate.bytesPerSecond',
+      `must be at least ${MAX_SIGNALING_MESSAGE_BYTES / RELAY_BURST_SECONDS}, so that the largest message can pass`,
+    );
+  }
   for (const origin of settings.cors ?? []) {
     if (origin !== '*' && !isOrigin(origin)) {
       throw configError('cors', 'must list origins such as https://example.org, or "*"');
@@ -201,7 +302,7 @@ export function configBody(settings: SignalingSettings, country: string): unknow
       maxTunnelMessageBytes: MAX_TUNNEL_MESSAGE_BYTES,
       maxSignalingMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
       maxConsumerVolunteers: MAX_MATCH_COUNT,
-      maxVolunteerSlots: MAX_VOLUNTEER_SLOTS,
+      maxVolunteerSlots: settings.maxVolunteerSlots,
       pollTimeoutMs: settings.pollTimeoutMs,
       matchTimeoutMs: settings.matchTimeoutMs,
       aliveTimeoutMs: settings.aliveTimeoutMs,

@@ -54,6 +54,15 @@ export const REJECT_REASONS = [
   'bad-request',
   'unauthorized',
   'too-many-waiting',
+  /** A request target that is not a valid path, or a request the HTTP parser refused. */
+  'bad-target',
+  'bad-http',
+  /** Fair shares (docs/signaling.md, "Limits"). */
+  'share-per-consumer',
+  'share-per-address',
+  'ids-per-address',
+  'queue-share',
+  'relay-rate',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -69,6 +78,8 @@ export const CLOSE_CODES = {
   tooLarge: 1009,
   /** A message could not be delivered to this socket. */
   sendFailed: 1011,
+  /** The server failed while handling this socket (a bug, counted in faults_total). */
+  internal: 1011,
 } as const;
 
 /**
@@ -85,4 +96,7 @@ export const REFUSAL_TEXT = {
   tooLarge: 'Message too large',
   rateLimited: 'Too many connections from your address; try again later',
   origin: 'Origin not allowed',
+  idsPerAddress: 'Too many ids connected from your address; close one or try again later',
+  relayRate: 'Too many messages; some were dropped, slow down',
+  internal: 'Internal server error',
 } as const;

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { GeoipFiles } from './config.ts';
 import { SignalingError } from './errors.ts';
-import { ipv4ToNumber, ipv6ToBigInt } from './ip-address.ts';
+import { ipv4ToNumber, ipv6ToBigInt } from '../server-kit/ip-address.ts';
 
 export const UNKNOWN_COUNTRY = '??';
 

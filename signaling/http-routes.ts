@@ -14,7 +14,8 @@ import {
   type ConsumerMatchResponse,
   type VolunteerPollResponse,
 } from '../protocol/matchmaking.ts';
-import { clientIp } from './client-ip.ts';
+import { addressGroup, clientIp } from '../server-kit/client-address.ts';
+import type { FaultSite } from '../server-kit/http-boundary.ts';
 import { configBody, type SignalingSettings } from './config.ts';
 import type { CorsPolicy } from './cors.ts';
 import { HttpError } from './errors.ts';
@@ -37,9 +38,17 @@ export interface HttpContext {
   readonly requestRate: RateLimiter;
   readonly logger: Logger;
   country(ip: string): string;
+  /** An exception escaped a route: logged and counted by the service. */
+  readonly fault: (site: FaultSite, error: unknown) => void;
 }
 
-type Route = (req: IncomingMessage, res: ServerResponse, ip: string) => Promise<void> | void;
+/** Who is asking: the address as it is, and the group its limits are counted in. */
+interface From {
+  readonly ip: string;
+  readonly group: string;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, from: From) => Promise<void> | void;
 
 interface RouteEntry {
   readonly method: 'GET' | 'POST';
@@ -52,7 +61,7 @@ const KEY_ROUTE = /^([^/]+)\/(id|peers)$/;
 
 export function createHttpRoutes(
   context: HttpContext,
-): (req: IncomingMessage, res: ServerResponse) => boolean {
+): (req: IncomingMessage, res: ServerResponse, url: URL) => boolean {
   const { settings, registry, metrics } = context;
 
   const routes: Readonly<Record<string, RouteEntry>> = {
@@ -65,7 +74,7 @@ export function createHttpRoutes(
     'v1/config': {
       method: 'GET',
       limited: false,
-      run: (_req, res, ip) => sendJson(res, 200, configBody(settings, context.country(ip))),
+      run: (_req, res, { ip }) => sendJson(res, 200, configBody(settings, context.country(ip))),
     },
     // Not rate limited, like `v1/config`: the answer is computed at most once a second and
     // then served from a cached string, so a flood costs bandwidth, not work.
@@ -118,20 +127,20 @@ export function createHttpRoutes(
     }
   }
 
-  async function poll(req: IncomingMessage, res: ServerResponse, ip: string): Promise<void> {
+  async function poll(req: IncomingMessage, res: ServerResponse, from: From): Promise<void> {
     const request = parseVolunteerPollRequest(await readJson(req));
     authenticate(request.id, request.token);
     const abort = abortOnClose(res);
     const match = await context.matchmaker.poll(
       request,
-      { ip, country: context.country(ip) },
+      { ...from, country: context.country(from.ip) },
       abort.signal,
     );
     const body: VolunteerPollResponse = { match };
     sendJson(res, 200, body);
   }
 
-  async function match(req: IncomingMessage, res: ServerResponse, ip: string): Promise<void> {
+  async function match(req: IncomingMessage, res: ServerResponse, from: From): Promise<void> {
     let request;
     try {
       request = parseConsumerMatchRequest(await readJson(req));
@@ -142,15 +151,17 @@ export function createHttpRoutes(
       );
       throw err;
     }
-    const country = context.country(ip);
+    const country = context.country(from.ip);
     context.netstate.consumer(request.id, country);
     const abort = abortOnClose(res);
     let volunteers;
     try {
-      volunteers = await context.matchmaker.match(request, { ip, country }, abort.signal);
+      volunteers = await context.matchmaker.match(request, { ...from, country }, abort.signal);
     } catch (err) {
       if (err instanceof HttpError) {
-        metrics.denied(err.code === 'rate-limited' ? 'rate-limited' : 'no-volunteers');
+        metrics.denied(
+          err.code === 'rate-limited' || err.code === 'fair-share' ? err.code : 'no-volunteers',
+        );
       }
       throw err;
     }
@@ -181,8 +192,7 @@ export function createHttpRoutes(
     return parseJsonBody(text);
   }
 
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  return (req, res, url) => {
     const base = settings.path;
     const pathname = url.pathname === base.slice(0, -1) ? base : url.pathname;
     if (!pathname.startsWith(base)) return false;
@@ -195,17 +205,18 @@ export function createHttpRoutes(
 
     if (context.cors.apply(req, res)) return true;
     const ip = clientIp(req);
+    const from: From = { ip, group: addressGroup(ip, settings.ipv6Prefix) };
     void (async () => {
       if (entry === undefined) throw new HttpError('not-found', 'no such route');
       if (req.method !== entry.method && !(req.method === 'HEAD' && entry.method === 'GET')) {
         res.setHeader('Allow', entry.method);
         throw new HttpError('method-not-allowed', `use ${entry.method}`);
       }
-      if (entry.limited && !context.requestRate.take(ip, Date.now())) {
+      if (entry.limited && !context.requestRate.take(from.group, Date.now())) {
         metrics.rejected('rate-limited');
         throw new HttpError('rate-limited', 'too many requests from your address');
       }
-      await entry.run(req, res, ip);
+      await entry.run(req, res, from);
     })().catch((err: unknown) => {
       if (err instanceof HttpError) {
         if (err.code === 'too-large') metrics.rejected('too-large');
@@ -219,10 +230,7 @@ export function createHttpRoutes(
           err.message,
         );
       } else {
-        context.logger.error('request failed', {
-          route: pathname,
-          error: err instanceof Error ? err.message : String(err),
-        });
+        context.fault('request', err);
         sendError(res, 'internal', 'internal error');
       }
     });

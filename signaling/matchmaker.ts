@@ -8,11 +8,18 @@
  * its wait runs out. Only volunteers with an open poll are ever matched, and each is checked to
  * still be connected, so nothing stale is handed out.
  *
- * Rules: free slots only; pools never mix; never the consumer's own address (unless allowed);
- * a consumer behind a restricted or unknown NAT only gets unrestricted volunteers, and an
- * unrestricted consumer gets restricted ones first, saving the scarce unrestricted volunteers
- * for those who need them (as Snowflake's broker does); then the least loaded (most free
- * slots), then the one matched longest ago.
+ * Rules: free slots only; pools never mix; never the consumer's own address group (unless
+ * allowed); never two peers that both say they are behind a restricted NAT (unless NAT is
+ * ignored). What a peer says about itself is believed only where it cannot gain by lying: a
+ * claim of `restricted` narrows whom it is matched with and is taken as said, a claim of
+ * `unrestricted` is treated as `unknown` until the server has evidence for it, and claimed
+ * slots are capped.
+ *
+ * Fair shares, measured in outstanding introductions (match-ledger.ts): a consumer id, a
+ * consumer address group, a volunteer id and a volunteer address group may each hold only so
+ * many at once, so that no one address can reserve every volunteer or be shown every consumer.
+ * Among the suitable volunteers the least introduced come first, from distinct addresses
+ * where possible, then the one with the most free slots, then the one matched longest ago.
  */
 import type {
   ConsumerMatchRequest,
@@ -22,17 +29,39 @@ import type {
   VolunteerPollRequest,
 } from '../protocol/matchmaking.ts';
 import { HttpError } from './errors.ts';
+import { MatchLedger } from './match-ledger.ts';
 import type { VolunteerView } from './metrics.ts';
 
 export interface Caller {
   readonly ip: string;
+  /** The address group per-address shares are counted in (client-address.ts). */
+  readonly group: string;
   readonly country: string;
+}
+
+/** The fair-share limits, in outstanding introductions (see docs/signaling.md). */
+export interface FairShares {
+  /** Introductions one consumer id may hold. */
+  readonly perConsumer: number;
+  /** Most introductions one address group may hold, as consumer or as volunteer. */
+  readonly perAddress: number;
+  /**
+   * An address group's share of its pool, in percent of the pool's capacity; never less than
+   * one peer's allowance (`perConsumer`, or `volunteerSlots` for volunteers), never more than
+   * `perAddress`.
+   */
+  readonly addressPercent: number;
+  /** Slots a volunteer may claim, and introductions it may hold at once. */
+  readonly volunteerSlots: number;
 }
 
 export interface MatchmakerOptions {
   readonly pollTimeoutMs: number;
   readonly matchTimeoutMs: number;
   readonly volunteerTimeoutMs: number;
+  /** How long an introduction counts against the shares (what a volunteer waits). */
+  readonly holdMs: number;
+  readonly shares: FairShares;
   readonly allowSameIp: boolean;
   /** Skip the NAT rule (everything on one machine, as in `bu serve`). */
   readonly ignoreNat?: boolean;
@@ -49,9 +78,11 @@ interface PendingPoll {
 interface Volunteer extends VolunteerView {
   readonly id: string;
   ip: string;
+  group: string;
   kind: VolunteerKind;
   nat: NatType;
   country: string;
+  /** Free slots as claimed at the last poll, capped at `shares.volunteerSlots`. */
   slots: number;
   pool: string;
   lastSeen: number;
@@ -60,27 +91,43 @@ interface Volunteer extends VolunteerView {
   readonly available: boolean;
 }
 
-interface PendingMatch {
+interface Consumer {
   readonly id: string;
   readonly ip: string;
+  readonly group: string;
   readonly country: string;
   readonly nat: NatType;
   readonly pool: string;
+}
+
+interface PendingMatch extends Consumer {
   readonly resolve: (volunteers: readonly string[] | null) => void;
 }
 
 /** `pool` absent means the public pool, which no private tag (64 hex digits) can equal. */
 const PUBLIC_POOL = '';
 
+/**
+ * The NAT type the server goes by. No peer has proven anything yet (there is no NAT probe),
+ * so a claim of `unrestricted`, which would open doors, counts as `unknown`.
+ */
+function trustedNat(claimed: NatType): NatType {
+  return claimed === 'unrestricted' ? 'unknown' : claimed;
+}
+
 export class Matchmaker {
   readonly #options: MatchmakerOptions;
   readonly #volunteers = new Map<string, Volunteer>();
   /** Waiting consumers in arrival order: the first to come is the first served. */
   readonly #consumers = new Map<string, PendingMatch>();
+  readonly #ledger: MatchLedger;
+  /** Pool capacities, computed once per poll or match (see #groupCap). */
+  readonly #capacity = new Map<string, number>();
   #polls = 0;
 
   constructor(options: MatchmakerOptions) {
     this.#options = options;
+    this.#ledger = new MatchLedger(options.holdMs);
   }
 
   get waitingConsumers(): number {
@@ -89,6 +136,11 @@ export class Matchmaker {
 
   get waitingVolunteers(): number {
     return this.#polls;
+  }
+
+  /** Introductions still counting against the shares. */
+  get outstanding(): number {
+    return this.#ledger.size;
   }
 
   volunteers(): IterableIterator<VolunteerView> {
@@ -105,6 +157,8 @@ export class Matchmaker {
     signal: AbortSignal,
   ): Promise<VolunteerMatch | null> {
     const now = Date.now();
+    this.#ledger.expire(now);
+    this.#capacity.clear();
     let volunteer = this.#volunteers.get(request.id);
     // One open poll per id: the older one is answered now, so a client cannot pile them up.
     volunteer?.poll?.resolve(null);
@@ -115,16 +169,20 @@ export class Matchmaker {
         'too-many-waiting',
       );
     }
+    const claim = {
+      ip: caller.ip,
+      group: caller.group,
+      kind: request.kind,
+      nat: trustedNat(request.nat),
+      country: caller.country,
+      slots: Math.min(request.slots, this.#options.shares.volunteerSlots),
+      pool: request.pool ?? PUBLIC_POOL,
+      lastSeen: now,
+    };
     if (volunteer === undefined) {
       volunteer = {
         id: request.id,
-        ip: caller.ip,
-        kind: request.kind,
-        nat: request.nat,
-        country: caller.country,
-        slots: request.slots,
-        pool: request.pool ?? PUBLIC_POOL,
-        lastSeen: now,
+        ...claim,
         lastMatched: 0,
         poll: undefined,
         get available() {
@@ -133,21 +191,13 @@ export class Matchmaker {
       };
       this.#volunteers.set(request.id, volunteer);
     } else {
-      Object.assign(volunteer, {
-        ip: caller.ip,
-        kind: request.kind,
-        nat: request.nat,
-        country: caller.country,
-        slots: request.slots,
-        pool: request.pool ?? PUBLIC_POOL,
-        lastSeen: now,
-      });
+      Object.assign(volunteer, claim);
     }
     const entry = volunteer;
     if (entry.slots > 0) {
       for (const consumer of this.#consumers.values()) {
-        if (!this.#suits(entry, consumer)) continue;
-        entry.lastMatched = now;
+        if (!this.#suits(entry, consumer) || this.#allowance(consumer) <= 0) continue;
+        this.#introduce(consumer, entry, now);
         consumer.resolve([entry.id]);
         return Promise.resolve({ consumer: consumer.id, cc: consumer.country });
       }
@@ -175,29 +225,43 @@ export class Matchmaker {
 
   /**
    * A consumer's request: resolves with 1 to `count` volunteer ids, or throws `HttpError`
-   * `no-volunteers` when none came in time (or a newer request from the same id replaced it).
+   * `no-volunteers` when none came in time (or a newer request from the same id replaced it),
+   * `fair-share` when the id or its address holds all the introductions it may.
    */
   async match(
     request: ConsumerMatchRequest,
     caller: Caller,
     signal: AbortSignal,
   ): Promise<readonly string[]> {
+    const now = Date.now();
+    this.#ledger.expire(now);
+    this.#capacity.clear();
     this.#consumers.get(request.id)?.resolve(null);
-    const consumer = {
+    const consumer: Consumer = {
       id: request.id,
       ip: caller.ip,
+      group: caller.group,
       country: caller.country,
-      nat: request.nat,
+      nat: trustedNat(request.nat),
       pool: request.pool ?? PUBLIC_POOL,
     };
-    const now = Date.now();
-    const chosen = [...this.#volunteers.values()]
-      .filter((volunteer) => volunteer.poll !== undefined && this.#suits(volunteer, consumer))
-      .sort((a, b) => compareFor(consumer.nat, a, b))
-      .slice(0, request.count);
+    const allowance = this.#allowance(consumer);
+    if (allowance <= 0) {
+      const byId = this.#ledger.count('consumer', consumer.id) >= this.#options.shares.perConsumer;
+      throw new HttpError(
+        'fair-share',
+        byId
+          ? `this id already holds ${this.#options.shares.perConsumer} introductions; ` +
+              `they expire ${this.#options.holdMs / 1000} s after they were made`
+          : `your address already holds its share of introductions; ` +
+              `they expire ${this.#options.holdMs / 1000} s after they were made`,
+        byId ? 'share-per-consumer' : 'share-per-address',
+      );
+    }
+    const chosen = this.#choose(consumer, Math.min(request.count, allowance));
     if (chosen.length > 0) {
       for (const volunteer of chosen) {
-        volunteer.lastMatched = now;
+        this.#introduce(consumer, volunteer, now);
         volunteer.poll?.resolve({ consumer: consumer.id, cc: consumer.country });
       }
       return chosen.map((volunteer) => volunteer.id);
@@ -229,21 +293,24 @@ export class Matchmaker {
     return found;
   }
 
-  /** The PeerJS id left: its volunteer entry and any waiting request go at once. */
+  /** The PeerJS id left: its volunteer entry, its introductions and any waiting request go. */
   forget(id: string): void {
     const volunteer = this.#volunteers.get(id);
     if (volunteer !== undefined) {
       volunteer.poll?.resolve(null);
       this.#volunteers.delete(id);
+      this.#ledger.forgetVolunteer(id);
     }
     this.#consumers.get(id)?.resolve(null);
   }
 
   /** Drops volunteers that have neither an open poll nor polled since `deadline`. */
   sweep(deadline: number): void {
+    this.#ledger.expire(Date.now());
     for (const [id, volunteer] of this.#volunteers) {
       if (volunteer.poll === undefined && volunteer.lastSeen < deadline) {
         this.#volunteers.delete(id);
+        this.#ledger.forgetVolunteer(id);
       }
     }
   }
@@ -253,35 +320,111 @@ export class Matchmaker {
     for (const volunteer of this.#volunteers.values()) volunteer.poll?.resolve(null);
     for (const consumer of this.#consumers.values()) consumer.resolve(null);
     this.#volunteers.clear();
+    this.#ledger.clear();
   }
 
   #waiting(): number {
     return this.#polls + this.#consumers.size;
   }
 
+  #introduce(consumer: Consumer, volunteer: Volunteer, now: number): void {
+    volunteer.lastMatched = now;
+    this.#ledger.add(
+      {
+        consumer: consumer.id,
+        consumerGroup: consumer.group,
+        volunteer: volunteer.id,
+        volunteerGroup: volunteer.group,
+      },
+      now,
+    );
+  }
+
+  /** Up to `count` polling volunteers for `consumer`, spread over addresses, least used first. */
+  #choose(consumer: Consumer, count: number): Volunteer[] {
+    const ledger = this.#ledger;
+    const suitable = [...this.#volunteers.values()]
+      .filter((volunteer) => volunteer.poll !== undefined && this.#suits(volunteer, consumer))
+      .sort(
+        (a, b) =>
+          ledger.count('volunteer', a.id) - ledger.count('volunteer', b.id) ||
+          b.slots - a.slots ||
+          a.lastMatched - b.lastMatched,
+      );
+    const chosen: Volunteer[] = [];
+    const groups = new Set<string>();
+    for (const volunteer of suitable) {
+      if (chosen.length === count) break;
+      if (groups.has(volunteer.group)) continue;
+      groups.add(volunteer.group);
+      chosen.push(volunteer);
+    }
+    // Several from one address only when there are not enough addresses; the group's share
+    // still bounds how many it gets in all.
+    for (const volunteer of suitable) {
+      if (chosen.length === count) break;
+      if (chosen.includes(volunteer)) continue;
+      const inGroup = chosen.filter((other) => other.group === volunteer.group).length;
+      if (
+        ledger.count('volunteerGroup', volunteer.group) + inGroup >=
+        this.#groupCap(volunteer.pool, 'volunteer')
+      ) {
+        continue;
+      }
+      chosen.push(volunteer);
+    }
+    return chosen;
+  }
+
+  /** How many more introductions `consumer` may get now. */
+  #allowance(consumer: Consumer): number {
+    const { perConsumer } = this.#options.shares;
+    return Math.min(
+      perConsumer - this.#ledger.count('consumer', consumer.id),
+      this.#groupCap(consumer.pool, 'consumer') -
+        this.#ledger.count('consumerGroup', consumer.group),
+    );
+  }
+
+  /**
+   * The most introductions one address group may hold in `pool`: its percentage of the pool's
+   * capacity (every volunteer's slots, free or held), at least one peer's own allowance, at
+   * most `perAddress`.
+   */
+  #groupCap(pool: string, side: 'consumer' | 'volunteer'): number {
+    const { perConsumer, perAddress, addressPercent, volunteerSlots } = this.#options.shares;
+    let capacity = this.#capacity.get(pool);
+    if (capacity === undefined) {
+      capacity = 0;
+      for (const volunteer of this.#volunteers.values()) {
+        if (volunteer.pool !== pool) continue;
+        capacity += Math.min(
+          volunteerSlots,
+          volunteer.slots + this.#ledger.count('volunteer', volunteer.id),
+        );
+      }
+      this.#capacity.set(pool, capacity);
+    }
+    const floor = side === 'consumer' ? perConsumer : volunteerSlots;
+    return Math.min(perAddress, Math.max(floor, Math.ceil((capacity * addressPercent) / 100)));
+  }
+
   /** Whether `volunteer` may serve `consumer`; whether it is polling is the caller's check. */
-  #suits(
-    volunteer: Volunteer,
-    consumer: Pick<PendingMatch, 'id' | 'ip' | 'nat' | 'pool'>,
-  ): boolean {
+  #suits(volunteer: Volunteer, consumer: Consumer): boolean {
+    const ledger = this.#ledger;
     return (
       volunteer.slots > 0 &&
       volunteer.pool === consumer.pool &&
       volunteer.id !== consumer.id &&
-      (this.#options.allowSameIp || volunteer.ip !== consumer.ip) &&
+      (this.#options.allowSameIp || volunteer.group !== consumer.group) &&
       (this.#options.ignoreNat === true ||
-        consumer.nat === 'unrestricted' ||
-        volunteer.nat === 'unrestricted') &&
+        volunteer.nat !== 'restricted' ||
+        consumer.nat !== 'restricted') &&
+      !ledger.has(consumer.id, volunteer.id) &&
+      ledger.count('volunteer', volunteer.id) < this.#options.shares.volunteerSlots &&
+      ledger.count('volunteerGroup', volunteer.group) <
+        this.#groupCap(volunteer.pool, 'volunteer') &&
       this.#options.isOnline(volunteer.id)
     );
   }
-}
-
-function compareFor(consumerNat: NatType, a: Volunteer, b: Volunteer): number {
-  if (consumerNat === 'unrestricted') {
-    const rank = (v: Volunteer): number => (v.nat === 'unrestricted' ? 1 : 0);
-    if (rank(a) !== rank(b)) return rank(a) - rank(b);
-  }
-  if (a.slots !== b.slots) return b.slots - a.slots;
-  return a.lastMatched - b.lastMatched;
 }

@@ -23,17 +23,21 @@ import {
   type SignalMessage,
   type SignalType,
 } from '../protocol/peerjs-messages.ts';
+import type { RelayRate } from './config.ts';
 import { CLOSE_CODES, REFUSAL_TEXT } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { MessageQueue } from './message-queue.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import type { Peer, PeerRegistry } from './peer-registry.ts';
+import { RelayBudget } from './relay-budget.ts';
 
 export interface RelayContext {
   readonly registry: PeerRegistry;
   readonly queue: MessageQueue;
   readonly metrics: SignalingMetrics;
   readonly logger: Logger;
+  /** What one id may send to be relayed; absent means no limit (unit tests of the relay). */
+  readonly relayRate?: RelayRate;
 }
 
 type Handler<M> = (sender: Peer, message: M) => void;
@@ -90,6 +94,7 @@ function relay(context: RelayContext, sender: Peer, message: SignalMessage | Not
     sender.link.close(CLOSE_CODES.tooLarge, 'message too large');
     return;
   }
+  if (!withinBudget(context, sender, text.length)) return;
   const destination = registry.get(message.dst);
   if (destination !== undefined) {
     if (destination.link.send(text)) {
@@ -107,16 +112,41 @@ function relay(context: RelayContext, sender: Peer, message: SignalMessage | Not
   const result = queue.push({
     type: message.type,
     src: sender.id,
+    group: sender.group,
     dst: message.dst,
     text,
     bytes: Buffer.byteLength(text),
     at: Date.now(),
   });
   if (result === 'queued') return;
-  metrics.rejected('queue-full');
+  metrics.rejected(result === 'sender-full' ? 'queue-share' : 'queue-full');
   // The sender would otherwise wait for an answer that cannot come; if something of its own is
   // queued there, the EXPIRE for that covers this one too.
   if (!queue.has(sender.id, message.dst)) notify(sender, EXPIRE, message.dst);
+}
+
+/**
+ * Takes a message from the sender's relay budget. Over it, the message is dropped and counted,
+ * and the sender hears one ERROR until a message passes again: a flood gets no answer per
+ * message, and a well-behaved client never sees this.
+ */
+function withinBudget(context: RelayContext, sender: Peer, chars: number): boolean {
+  const rate = context.relayRate;
+  if (rate === undefined) return true;
+  const now = Date.now();
+  sender.budget ??= new RelayBudget(rate, now);
+  if (sender.budget.take(rate, chars, now)) {
+    sender.budget.warned = false;
+    return true;
+  }
+  context.metrics.rejected('relay-rate');
+  if (!sender.budget.warned) {
+    sender.budget.warned = true;
+    sender.link.send(
+      serializeServerMessage({ type: ERROR, payload: { msg: REFUSAL_TEXT.relayRate } }),
+    );
+  }
+  return false;
 }
 
 /** A server notice: LEAVE or EXPIRE as if from `about`, with no payload. */

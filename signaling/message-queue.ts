@@ -1,6 +1,7 @@
 /**
  * Messages waiting for an offline destination. Bounded per destination (a stranger can target
- * any id) and in total bytes; kept in arrival order and delivered in that order on connect.
+ * any id), per sender address group (so one client cannot fill the queue and make everyone
+ * else's messages expire at once) and in total bytes; kept in arrival order and delivered in that order on connect.
  * An entry is dropped when its destination stays offline past the expire timeout, and the
  * sender then hears one EXPIRE for that destination.
  */
@@ -9,6 +10,8 @@ import type { SignalType } from '../protocol/peerjs-messages.ts';
 export interface QueuedMessage {
   readonly type: SignalType;
   readonly src: string;
+  /** The sender's address group, which its share is counted in. */
+  readonly group: string;
   readonly dst: string;
   /** The serialized relayed message, sent as is. */
   readonly text: string;
@@ -16,7 +19,7 @@ export interface QueuedMessage {
   readonly at: number;
 }
 
-export type EnqueueResult = 'queued' | 'destination-full' | 'total-full';
+export type EnqueueResult = 'queued' | 'destination-full' | 'sender-full' | 'total-full';
 
 export interface ExpiredPair {
   /** The sender, who gets the EXPIRE. */
@@ -28,13 +31,16 @@ export interface ExpiredPair {
 export class MessageQueue {
   readonly #perDestination: number;
   readonly #maxBytes: number;
+  readonly #maxBytesPerSender: number;
   readonly #queues = new Map<string, QueuedMessage[]>();
+  readonly #senderBytes = new Map<string, number>();
   #messages = 0;
   #bytes = 0;
 
-  constructor(perDestination: number, maxBytes: number) {
+  constructor(perDestination: number, maxBytes: number, maxBytesPerSender = maxBytes) {
     this.#perDestination = perDestination;
     this.#maxBytes = maxBytes;
+    this.#maxBytesPerSender = maxBytesPerSender;
   }
 
   get messages(): number {
@@ -57,10 +63,13 @@ export class MessageQueue {
     const queue = this.#queues.get(message.dst) ?? [];
     if (queue.length >= this.#perDestination) return 'destination-full';
     if (this.#bytes + message.bytes > this.#maxBytes) return 'total-full';
+    const senderBytes = this.#senderBytes.get(message.group) ?? 0;
+    if (senderBytes + message.bytes > this.#maxBytesPerSender) return 'sender-full';
     queue.push(message);
     this.#queues.set(message.dst, queue);
     this.#messages += 1;
     this.#bytes += message.bytes;
+    this.#senderBytes.set(message.group, senderBytes + message.bytes);
     return 'queued';
   }
 
@@ -97,14 +106,25 @@ export class MessageQueue {
     return expired;
   }
 
+  /** Bytes queued by senders in `group`. */
+  bytesFrom(group: string): number {
+    return this.#senderBytes.get(group) ?? 0;
+  }
+
   clear(): void {
     this.#queues.clear();
+    this.#senderBytes.clear();
     this.#messages = 0;
     this.#bytes = 0;
   }
 
   #forget(messages: readonly QueuedMessage[]): void {
     this.#messages -= messages.length;
-    for (const message of messages) this.#bytes -= message.bytes;
+    for (const message of messages) {
+      this.#bytes -= message.bytes;
+      const left = (this.#senderBytes.get(message.group) ?? 0) - message.bytes;
+      if (left > 0) this.#senderBytes.set(message.group, left);
+      else this.#senderBytes.delete(message.group);
+    }
   }
 }

@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { NAT_TYPES, VOLUNTEER_KINDS } from '../protocol/matchmaking.ts';
 import type { NatType, VolunteerKind } from '../protocol/matchmaking.ts';
 import { CLIENT_MESSAGE_TYPES, type ClientMessageType } from '../protocol/peerjs-messages.ts';
+import { FAULT_SITES, type FaultSite } from '../server-kit/http-boundary.ts';
 import { REJECT_REASONS, type RejectReason } from './errors.ts';
 
 export interface VolunteerView {
@@ -34,6 +35,7 @@ export const DENIAL_REASONS = [
   'unauthorized',
   'bad-request',
   'rate-limited',
+  'fair-share',
 ] as const;
 export type DenialReason = (typeof DENIAL_REASONS)[number];
 
@@ -46,6 +48,7 @@ export class SignalingMetrics {
   readonly #denied: ReadonlyMap<DenialReason, Counter.Internal>;
   readonly #matches: Counter;
   readonly #connections: Counter;
+  readonly #faults: ReadonlyMap<FaultSite, Counter.Internal>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -75,6 +78,13 @@ export class SignalingMetrics {
       help: 'Volunteers handed to consumers (one per consumer-volunteer pair)',
       registers,
     });
+    const faults = new Counter({
+      name: `${PREFIX}faults_total`,
+      help: 'Unexpected exceptions caught at an entry point (each a bug), by where',
+      labelNames: ['site'],
+      registers,
+    });
+    this.#faults = bind(FAULT_SITES, (site) => faults.labels({ site }));
     this.#connections = new Counter({
       name: `${PREFIX}peer_connections_total`,
       help: 'PeerJS WebSocket connections accepted (OPEN sent), reconnects included',
@@ -191,6 +201,10 @@ export class SignalingMetrics {
 
   connected(): void {
     this.#connections.inc();
+  }
+
+  fault(site: FaultSite): void {
+    this.#faults.get(site)?.inc();
   }
 }
 

@@ -4,6 +4,7 @@
  * so a stale socket closing late cannot evict the peer that replaced it.
  */
 import { timingSafeEqual } from 'node:crypto';
+import type { RelayBudget } from './relay-budget.ts';
 
 /** What the registry needs of a socket; narrow so the relay logic is testable without one. */
 export interface PeerLink {
@@ -16,12 +17,17 @@ export interface Peer {
   readonly id: string;
   readonly token: string;
   readonly ip: string;
+  /** The address group its ids are counted in (server-kit/client-address.ts). */
+  readonly group: string;
   link: PeerLink;
   lastSeen: number;
+  /** What it may still send to be relayed; made on its first relayed message. */
+  budget?: RelayBudget;
 }
 
 export class PeerRegistry {
   readonly #peers = new Map<string, Peer>();
+  readonly #perGroup = new Map<string, number>();
   readonly #onRemove: (peer: Peer) => void;
 
   constructor(onRemove: (peer: Peer) => void = () => undefined) {
@@ -42,8 +48,14 @@ export class PeerRegistry {
     return peer !== undefined && sameToken(peer.token, token) ? peer : undefined;
   }
 
+  /** Ids connected from `group` now. */
+  inGroup(group: string): number {
+    return this.#perGroup.get(group) ?? 0;
+  }
+
   add(peer: Peer): void {
     this.#peers.set(peer.id, peer);
+    this.#perGroup.set(peer.group, this.inGroup(peer.group) + 1);
   }
 
   /** Removes `id` if `link` still speaks for it; true when something was removed. */
@@ -51,6 +63,9 @@ export class PeerRegistry {
     const peer = this.#peers.get(id);
     if (peer === undefined || peer.link !== link) return false;
     this.#peers.delete(id);
+    const left = this.inGroup(peer.group) - 1;
+    if (left > 0) this.#perGroup.set(peer.group, left);
+    else this.#perGroup.delete(peer.group);
     this.#onRemove(peer);
     return true;
   }

@@ -19,7 +19,8 @@ import {
   serializeServerMessage,
   type RefusalType,
 } from '../protocol/peerjs-messages.ts';
-import { clientIp } from './client-ip.ts';
+import { addressGroup, clientIp } from '../server-kit/client-address.ts';
+import { guarded, type FaultSite } from '../server-kit/http-boundary.ts';
 import type { SignalingSettings } from './config.ts';
 import type { CorsPolicy } from './cors.ts';
 import { CLOSE_CODES, REFUSAL_TEXT, type RejectReason } from './errors.ts';
@@ -37,10 +38,13 @@ export interface PeerjsSocketContext extends RelayContext {
   readonly settings: SignalingSettings;
   readonly cors: CorsPolicy;
   readonly connectionRate: RateLimiter;
+  /** An exception escaped a socket's handler: logged and counted by the service. */
+  readonly fault: (site: FaultSite, error: unknown) => void;
 }
 
 export interface PeerjsSockets {
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** `url` is the parsed request target (server-kit/request-target.ts). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
   /** Closes every socket (1001) and stops accepting new ones. */
   close(): void;
 }
@@ -56,7 +60,7 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
   const handlers = createMessageHandlers(context);
   const endpoint = `${settings.path}peerjs`;
-  let closed = false;
+  let shutDown = false;
 
   const refuse = (ws: WebSocket, type: RefusalType, msg: string, reason: RejectReason): void => {
     metrics.rejected(reason);
@@ -65,15 +69,16 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
     ws.close(CLOSE_CODES.policy, reason);
   };
 
-  const admit = (ws: WebSocket, req: IncomingMessage): void => {
+  const admit = (ws: WebSocket, req: IncomingMessage, url: URL): void => {
     const ip = clientIp(req);
+    const group = addressGroup(ip, settings.ipv6Prefix);
     if (!context.cors.allows(req.headers.origin)) {
       return refuse(ws, ERROR, REFUSAL_TEXT.origin, 'origin');
     }
-    if (!context.connectionRate.take(ip, Date.now())) {
+    if (!context.connectionRate.take(group, Date.now())) {
       return refuse(ws, ERROR, REFUSAL_TEXT.rateLimited, 'rate-limited');
     }
-    const query = new URL(req.url ?? '', 'http://localhost').searchParams;
+    const query = url.searchParams;
     const key = query.get('key');
     const id = query.get('id');
     const token = query.get('token');
@@ -102,10 +107,13 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
       peer = existing;
       logger.debug('peer reconnected', { peer: id });
     } else {
+      if (registry.inGroup(group) >= settings.maxIdsPerAddress) {
+        return refuse(ws, ERROR, REFUSAL_TEXT.idsPerAddress, 'ids-per-address');
+      }
       if (registry.size >= settings.concurrentLimit) {
         return refuse(ws, ERROR, REFUSAL_TEXT.concurrentLimit, 'concurrent-limit');
       }
-      peer = { id, token, ip, link, lastSeen: Date.now() };
+      peer = { id, token, ip, group, link, lastSeen: Date.now() };
       registry.add(peer);
       logger.debug('peer connected', { peer: id, ip });
     }
@@ -118,8 +126,12 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
   };
 
   // One listener of each kind for every socket, finding its peer through the socket's link:
-  // closures per socket would cost memory on every idle peer.
-  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  // closures per socket would cost memory on every idle peer. Each is an entry point, so each
+  // runs inside a boundary: a bug costs one message, not the process and every peer on it.
+  const onMessage = guarded('message', context.fault, receive);
+  const onClose = guarded('connection', context.fault, closed);
+
+  function receive(this: WebSocket, data: RawData, isBinary: boolean): void {
     const link = links.get(this);
     const peer = link?.peer;
     if (peer === undefined || peer.link !== link) return;
@@ -132,13 +144,7 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
     try {
       message = parseClientMessage(rawText(data));
     } catch (err) {
-      if (!(err instanceof SchemaError)) {
-        metrics.rejected('invalid-message');
-        logger.error('parser failed', {
-          error: err instanceof Error ? err.message : String(err),
-        });
-        return;
-      }
+      if (!(err instanceof SchemaError)) throw err;
       if (err.code === 'ERR_SCHEMA_TOO_LARGE') {
         metrics.rejected('too-large');
         this.send(serializeServerMessage({ type: ERROR, payload: { msg: REFUSAL_TEXT.tooLarge } }));
@@ -155,18 +161,10 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
       );
       return;
     }
-    try {
-      dispatch(handlers, peer, message);
-    } catch (err) {
-      // A bug in a handler must cost one message, not the process and every peer on it.
-      logger.error('handler failed', {
-        type: message.type,
-        error: err instanceof Error ? err.message : String(err),
-      });
-    }
+    dispatch(handlers, peer, message);
   }
 
-  function onClose(this: WebSocket): void {
+  function closed(this: WebSocket): void {
     const link = links.get(this);
     const peer = link?.peer;
     if (link !== undefined && peer !== undefined && registry.remove(peer.id, link)) {
@@ -178,24 +176,33 @@ export function createPeerjsSockets(context: PeerjsSocketContext): PeerjsSockets
     logger.debug('socket error', { error: err.message });
   }
 
-  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-    // A socket error (a reset, a frame over maxPayload) ends in 'close', which cleans up.
-    ws.on('error', onError);
-    admit(ws, req);
-  });
+  const connected = guarded(
+    'connection',
+    context.fault,
+    (ws: WebSocket, req: IncomingMessage, url: URL) => {
+      // A socket error (a reset, a frame over maxPayload) ends in 'close', which cleans up.
+      ws.on('error', onError);
+      try {
+        admit(ws, req, url);
+      } catch (err) {
+        ws.close(CLOSE_CODES.internal, REFUSAL_TEXT.internal);
+        throw err;
+      }
+    },
+  );
 
   return {
-    handleUpgrade(req, socket, head) {
-      if (new URL(req.url ?? '', 'http://localhost').pathname !== endpoint) return false;
-      if (closed) {
+    handleUpgrade(req, socket, head, url) {
+      if (url.pathname !== endpoint) return false;
+      if (shutDown) {
         socket.destroy();
         return true;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => connected(ws, req, url));
       return true;
     },
     close() {
-      closed = true;
+      shutDown = true;
       for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, 'server shutting down');
       wss.close();
     },

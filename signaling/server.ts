@@ -1,5 +1,6 @@
 /** A standalone signaling server: an `http.Server` with only the signaling service on it. */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import type { SignalingOptions } from './config.ts';
 import { sendError } from './http-io.ts';
 import { createSignalingService, type SignalingService } from './service.ts';
@@ -22,11 +23,15 @@ export interface SignalingServer {
 export async function startSignalingServer(options: ListenOptions = {}): Promise<SignalingServer> {
   const service = createSignalingService(options);
   await service.ready;
-  const server = createServer((req, res) => {
-    if (!service.handleRequest(req, res)) sendError(res, 'not-found', 'no such route');
-  });
-  server.on('upgrade', (req, socket, head: Buffer) => {
-    if (!service.handleUpgrade(req, socket, head)) socket.destroy();
+  const server = createGuardedServer({
+    request(req, res, url) {
+      if (!service.handleRequest(req, res, url)) sendError(res, 'not-found', 'no such route');
+    },
+    upgrade(req, socket, head, url) {
+      if (!service.handleUpgrade(req, socket, head, url)) socket.destroy();
+    },
+    fault: (site, error) => service.fault(site, error),
+    refused: (reason) => service.refused(reason),
   });
   const host = options.host ?? '127.0.0.1';
   try {

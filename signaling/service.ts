@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { EXPIRE } from '../protocol/peerjs-messages.ts';
+import { guarded, type BoundaryRefusal, type FaultSite } from '../server-kit/http-boundary.ts';
 import { resolveSettings, type SignalingOptions, type SignalingSettings } from './config.ts';
 import { CorsPolicy } from './cors.ts';
 import { CLOSE_CODES } from './errors.ts';
@@ -24,10 +25,17 @@ import { RateLimiter } from './rate-limit.ts';
 
 export interface SignalingService {
   readonly settings: SignalingSettings;
-  /** True when the request was for us and is being answered. */
-  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * True when the request was for us and is being answered. `url` is the request target,
+   * parsed once by the server's boundary (server-kit/http-boundary.ts).
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean;
   /** True when the upgrade was for the PeerJS endpoint and is being handled. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
+  /** An exception escaped one of our entry points: log it and count it (faults_total). */
+  fault(site: FaultSite, error: unknown): void;
+  /** The server's boundary refused a client before any route ran: counted as a rejection. */
+  refused(reason: BoundaryRefusal): void;
   readonly metrics: Registry;
   /** Settles once the country database is loaded (at once when geoip is off). */
   readonly ready: Promise<void>;
@@ -59,6 +67,13 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     pollTimeoutMs: settings.pollTimeoutMs,
     matchTimeoutMs: settings.matchTimeoutMs,
     volunteerTimeoutMs: settings.volunteerTimeoutMs,
+    holdMs: settings.matchHoldMs,
+    shares: {
+      perConsumer: settings.maxMatchesPerConsumer,
+      perAddress: settings.maxMatchesPerAddress,
+      addressPercent: settings.addressSharePercent,
+      volunteerSlots: settings.maxVolunteerSlots,
+    },
     allowSameIp: settings.allowSameIp,
     ignoreNat: settings.ignoreNat,
     maxWaiting: settings.maxWaiting,
@@ -68,7 +83,11 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     volunteers: () => matchmaker.volunteers(),
     isOnline: (id) => registry.get(id) !== undefined,
   });
-  const queue = new MessageQueue(settings.maxQueuedPerDestination, settings.maxQueuedBytes);
+  const queue = new MessageQueue(
+    settings.maxQueuedPerDestination,
+    settings.maxQueuedBytes,
+    settings.maxQueuedBytesPerSender,
+  );
   const metrics = new SignalingMetrics({
     peers: () => registry.size,
     queuedMessages: () => queue.messages,
@@ -77,12 +96,20 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     volunteers: () => matchmaker.volunteers(),
   });
   const cors = new CorsPolicy(settings.cors);
-  const relay: RelayContext = { registry, queue, metrics, logger };
+  const fault = (site: FaultSite, error: unknown): void => {
+    metrics.fault(site);
+    logger.error('fault', {
+      site,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  };
+  const relay: RelayContext = { registry, queue, metrics, logger, relayRate: settings.relayRate };
   const sockets = createPeerjsSockets({
     ...relay,
     settings,
     cors,
     connectionRate: new RateLimiter(settings.rateLimit),
+    fault,
   });
   const routes = createHttpRoutes({
     settings,
@@ -94,21 +121,25 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     requestRate: new RateLimiter(settings.rateLimit),
     logger,
     country: (ip) => geoip.lookup(ip),
+    fault,
   });
 
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const peer of registry.silentSince(now - settings.aliveTimeoutMs)) {
-      logger.debug('peer timed out', { peer: peer.id });
-      peer.link.close(CLOSE_CODES.normal, 'alive timeout');
-      registry.remove(peer.id, peer.link);
-    }
-    for (const { src, dst } of queue.expire(now - settings.expireTimeoutMs)) {
-      const sender = registry.get(src);
-      if (sender !== undefined) notify(sender, EXPIRE, dst);
-    }
-    matchmaker.sweep(now - settings.volunteerTimeoutMs);
-  }, sweepInterval(settings));
+  const sweep = setInterval(
+    guarded('timer', fault, () => {
+      const now = Date.now();
+      for (const peer of registry.silentSince(now - settings.aliveTimeoutMs)) {
+        logger.debug('peer timed out', { peer: peer.id });
+        peer.link.close(CLOSE_CODES.normal, 'alive timeout');
+        registry.remove(peer.id, peer.link);
+      }
+      for (const { src, dst } of queue.expire(now - settings.expireTimeoutMs)) {
+        const sender = registry.get(src);
+        if (sender !== undefined) notify(sender, EXPIRE, dst);
+      }
+      matchmaker.sweep(now - settings.volunteerTimeoutMs);
+    }),
+    sweepInterval(settings),
+  );
   sweep.unref();
 
   const load = async (): Promise<void> => {
@@ -132,7 +163,9 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     metrics: metrics.registry,
     ready,
     handleRequest: routes,
-    handleUpgrade: (req, socket, head) => sockets.handleUpgrade(req, socket, head),
+    handleUpgrade: (req, socket, head, url) => sockets.handleUpgrade(req, socket, head, url),
+    fault,
+    refused: (reason) => metrics.rejected(reason),
     reloadGeoip: load,
     async close() {
       if (closed) return;

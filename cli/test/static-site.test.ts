@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGuardedServer } from '../../server-kit/http-boundary.ts';
 import { createStaticSite, sitePath } from '../static-site.ts';
 
 let root: string;
@@ -20,10 +21,12 @@ beforeAll(async () => {
   await writeFile(join(root, '.secret'), 'no');
   await writeFile(join(parent, 'outside.txt'), 'no');
   const site = createStaticSite(root);
-  server = createServer((req, res) => {
-    void site.handle(req, res).then((handled) => {
-      if (!handled) res.writeHead(404).end('not ours');
-    });
+  server = createGuardedServer({
+    async request(req, res, url) {
+      if (!(await site.handle(req, res, url))) res.writeHead(404).end('not ours');
+    },
+    upgrade: (_req, socket) => socket.destroy(),
+    fault: () => undefined,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -51,12 +54,16 @@ describe('static site', () => {
     '/browse/..%2f..%2foutside.txt',
     '/%00',
     '/a%5c..%5coutside.txt',
-    '/%zz',
     '/missing',
   ])('does not serve %s', async (path) => {
     const response = await fetch(`${base}${path}`);
     expect(response.status).toBe(404);
     expect(await response.text()).toBe('not ours');
+  });
+
+  it('never sees a malformed escape: the server boundary answers /%zz with 400', async () => {
+    const response = await fetch(`${base}/%zz`);
+    expect(response.status).toBe(400);
   });
 
   it('keeps every resolved path inside the root', () => {

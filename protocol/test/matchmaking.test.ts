@@ -72,6 +72,7 @@ describe('vocabularies', () => {
       ['method-not-allowed', 405],
       ['too-large', 413],
       ['rate-limited', 429],
+      ['fair-share', 429],
       ['internal', 500],
       ['no-volunteers', 503],
     ]);

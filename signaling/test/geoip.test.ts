@@ -10,7 +10,7 @@ import {
   parseIpv6Ranges,
   UNKNOWN_COUNTRY,
 } from '../geoip.ts';
-import { ipv4ToNumber, ipv6ToBigInt } from '../ip-address.ts';
+import { ipv4ToNumber, ipv6ToBigInt } from '../../server-kit/ip-address.ts';
 
 // Lines in Tor's format (as in tor's src/config/geoip and geoip6).
 const TOR_V4 = `# Last updated based on February 7 2024 Maxmind GeoLite2 Country

@@ -166,11 +166,13 @@ describe('matching', () => {
 });
 
 describe('matching rules', () => {
+  // A claim of `unrestricted` is not believed without evidence (it counts as `unknown`); a
+  // claim of `restricted` is, since it only narrows whom the claimant is matched with.
   it.each([
     ['restricted', 'restricted', false],
-    ['restricted', 'unknown', false],
-    ['unknown', 'restricted', false],
-    ['unknown', 'unknown', false],
+    ['restricted', 'unknown', true],
+    ['unknown', 'restricted', true],
+    ['unknown', 'unknown', true],
     ['restricted', 'unrestricted', true],
     ['unknown', 'unrestricted', true],
     ['unrestricted', 'restricted', true],
@@ -214,14 +216,16 @@ describe('matching rules', () => {
     );
   });
 
-  it('gives an unrestricted consumer restricted volunteers first', async () => {
+  it('gives a volunteer that claims unrestricted NAT and many slots no head start', async () => {
     const server = await start();
-    for (const id of ['open', 'shut', 'con']) await online(server, id);
+    for (const id of ['boast', 'plain', 'con']) await online(server, id);
     await polling(server, [
-      () => poll(server, 'open', '127.0.0.2', { nat: 'unrestricted', slots: 9 }),
-      () => poll(server, 'shut', '127.0.0.4', { nat: 'restricted', slots: 1 }),
+      () => poll(server, 'boast', '127.0.0.2', { nat: 'unrestricted', slots: 64 }),
+      () => poll(server, 'plain', '127.0.0.4', { nat: 'unknown', slots: 8 }),
     ]);
-    expect((await match(server, 'con', '127.0.0.3')).json().volunteers).toEqual([{ id: 'shut' }]);
+    // Both count as 8 slots of unknown NAT; the one matched longest ago (never) is first.
+    const reply = await match(server, 'con', '127.0.0.3', { nat: 'restricted', count: 2 });
+    expect(reply.json().volunteers).toHaveLength(2);
   });
 
   it('never matches a consumer with a volunteer at its own address, unless allowed', async () => {
@@ -368,7 +372,7 @@ describe('GET v1/config', () => {
         maxTunnelMessageBytes: 16384,
         maxSignalingMessageBytes: 65536,
         maxConsumerVolunteers: 8,
-        maxVolunteerSlots: 64,
+        maxVolunteerSlots: 8,
         pollTimeoutMs: 10000,
         matchTimeoutMs: 10000,
         aliveTimeoutMs: 1234,

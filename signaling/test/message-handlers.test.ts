@@ -43,7 +43,14 @@ function setup() {
   });
   const handlers = createMessageHandlers({ registry, queue, metrics, logger: quiet });
   const add = (id: string, link: StubLink): Peer => {
-    const peer = { id, token: 't', ip: '127.0.0.1', link, lastSeen: Date.now() };
+    const peer = {
+      id,
+      token: 't',
+      ip: '127.0.0.1',
+      group: '127.0.0.1',
+      link,
+      lastSeen: Date.now(),
+    };
     registry.add(peer);
     return peer;
   };

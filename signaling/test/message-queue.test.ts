@@ -4,6 +4,7 @@ import { MessageQueue, type QueuedMessage } from '../message-queue.ts';
 const message = (src: string, dst: string, at: number, bytes = 10): QueuedMessage => ({
   type: 'OFFER',
   src,
+  group: `ip-${src}`,
   dst,
   text: `${src}->${dst}@${at}`,
   bytes,
@@ -29,6 +30,19 @@ describe('MessageQueue', () => {
     expect(queue.push(message('a', 'x', 3))).toBe('destination-full');
     expect(queue.push(message('a', 'y', 3, 6))).toBe('total-full');
     expect(queue.push(message('a', 'y', 3, 5))).toBe('queued');
+  });
+
+  it('keeps each sender group within its share, so others still get in', () => {
+    const queue = new MessageQueue(100, 100, 30);
+    for (let i = 0; i < 3; i++) expect(queue.push(message('a', `x${i}`, i))).toBe('queued');
+    expect(queue.push(message('a', 'y', 4))).toBe('sender-full');
+    expect(queue.bytesFrom('ip-a')).toBe(30);
+    expect(queue.push(message('b', 'y', 5))).toBe('queued');
+    queue.take('x0');
+    expect(queue.bytesFrom('ip-a')).toBe(20);
+    expect(queue.push(message('a', 'y', 6))).toBe('queued');
+    queue.expire(100);
+    expect(queue.bytesFrom('ip-a')).toBe(0);
   });
 
   it('expires per sender and destination, dropping the rest of that sender’s messages there', () => {

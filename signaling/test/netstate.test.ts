@@ -147,7 +147,8 @@ describe('GET v1/netstate', () => {
         { country: 'AQ', count: 1 },
         { country: 'ZZ', count: 1 },
       ],
-      byNat: { unrestricted: 1, restricted: 1, unknown: 0 },
+      // A claim of `unrestricted` counts as `unknown` until the server has evidence for it.
+      byNat: { unrestricted: 0, restricted: 1, unknown: 1 },
       byKind: { browser: 1, node: 1 },
     });
     expect(volunteers.body.consumers.total).toBe(0);

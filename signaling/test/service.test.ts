@@ -1,5 +1,5 @@
 /** The service mounted on a server it does not own, next to other routes, as `bu serve` will. */
-import { createServer } from 'node:http';
+import { createGuardedServer } from '../../server-kit/http-boundary.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Registry } from 'prom-client';
@@ -13,15 +13,18 @@ afterEach(async () => {
 
 async function mounted(path: string): Promise<{ base: string; service: SignalingService }> {
   const service = createSignalingService({ path, geoip: false, logger: quiet });
-  const server = createServer((req, res) => {
-    if (service.handleRequest(req, res)) return;
-    res.writeHead(200, { 'Content-Type': 'text/plain' });
-    res.end('the site');
-  });
-  server.on('upgrade', (req, socket, head: Buffer) => {
-    if (!service.handleUpgrade(req, socket, head)) {
-      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-    }
+  const server = createGuardedServer({
+    request(req, res, url) {
+      if (service.handleRequest(req, res, url)) return;
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('the site');
+    },
+    upgrade(req, socket, head, url) {
+      if (!service.handleUpgrade(req, socket, head, url)) {
+        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      }
+    },
+    fault: (site, error) => service.fault(site, error),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

@@ -6,7 +6,8 @@
  * the namespace's 10.77.0.x interface.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createGuardedServer } from '../../server-kit/http-boundary.ts';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,10 +77,10 @@ export async function startSiteStack(options: { allow: string[] }): Promise<Site
       },
     ],
   });
-  const server: Server = createServer((req, res) => {
-    if (signaling.handleRequest(req, res)) return;
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    void file(path).then(async (found) => {
+  const server: Server = createGuardedServer({
+    async request(req, res, url) {
+      if (signaling.handleRequest(req, res, url)) return;
+      const found = await file(url.pathname);
       if (!found) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
         return;
@@ -89,10 +90,11 @@ export async function startSiteStack(options: { allow: string[] }): Promise<Site
         'cache-control': 'no-cache',
       });
       res.end(await readFile(found));
-    });
-  });
-  server.on('upgrade', (req, socket, head) => {
-    if (!signaling.handleUpgrade(req, socket, head)) socket.destroy();
+    },
+    upgrade(req, socket, head, url) {
+      if (!signaling.handleUpgrade(req, socket, head, url)) socket.destroy();
+    },
+    fault: (site, error) => signaling.fault(site, error),
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
