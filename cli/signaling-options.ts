@@ -101,6 +101,67 @@ export const SIGNALING_FLAGS: readonly Flag[] = [
     arg: 'N',
     help: 'how fast that allowance refills (10)',
   },
+  // Fair shares: what one stranger may take of what everyone shares (docs/signaling.md).
+  {
+    name: 'ipv6-prefix',
+    type: 'string',
+    arg: 'BITS',
+    help: `IPv6 addresses sharing this prefix count as one address for every per-address limit (${DEFAULTS.ipv6Prefix})`,
+  },
+  {
+    name: 'max-ids-per-address',
+    type: 'string',
+    arg: 'N',
+    help: `PeerJS ids one address may hold connected at once (${DEFAULTS.maxIdsPerAddress})`,
+  },
+  {
+    name: 'max-matches-per-consumer',
+    type: 'string',
+    arg: 'N',
+    help: `outstanding introductions (matched volunteers) one consumer id may hold (${DEFAULTS.maxMatchesPerConsumer})`,
+  },
+  {
+    name: 'max-matches-per-address',
+    type: 'string',
+    arg: 'N',
+    help: `most outstanding introductions one address may hold, as consumer or as volunteer (${DEFAULTS.maxMatchesPerAddress})`,
+  },
+  {
+    name: 'address-share',
+    type: 'string',
+    arg: 'PERCENT',
+    help: `an address's share of its pool's volunteer slots, within the two limits above (${DEFAULTS.addressSharePercent})`,
+  },
+  {
+    name: 'match-hold',
+    type: 'string',
+    arg: 'MS',
+    help: `how long an introduction counts as outstanding: what a volunteer waits for its consumer (${DEFAULTS.matchHoldMs})`,
+  },
+  {
+    name: 'max-volunteer-slots',
+    type: 'string',
+    arg: 'N',
+    help: `slots a volunteer may claim (more are capped), and introductions it may hold (${DEFAULTS.maxVolunteerSlots})`,
+  },
+  {
+    name: 'max-queued-bytes-per-sender',
+    type: 'string',
+    arg: 'BYTES',
+    help: `bytes one address's messages may take in the queue for offline ids (${DEFAULTS.maxQueuedBytesPerSender})`,
+  },
+  {
+    name: 'relay-messages-per-second',
+    type: 'string',
+    arg: 'N',
+    help: `messages one id may have relayed, with a burst of four seconds' worth (${DEFAULTS.relayRate.messagesPerSecond})`,
+  },
+  {
+    name: 'relay-bytes-per-second',
+    type: 'string',
+    arg: 'N',
+    help: `bytes one id may have relayed, likewise (${DEFAULTS.relayRate.bytesPerSecond})`,
+  },
 ];
 
 /** The egress-list flag of `bu signaling` (`bu serve` lists itself). */
@@ -136,6 +197,14 @@ export function signalingOptions(
     ['expire-timeout', 'expireTimeoutMs'],
     ['poll-timeout', 'pollTimeoutMs'],
     ['match-timeout', 'matchTimeoutMs'],
+    ['ipv6-prefix', 'ipv6Prefix'],
+    ['max-ids-per-address', 'maxIdsPerAddress'],
+    ['max-matches-per-consumer', 'maxMatchesPerConsumer'],
+    ['max-matches-per-address', 'maxMatchesPerAddress'],
+    ['address-share', 'addressSharePercent'],
+    ['match-hold', 'matchHoldMs'],
+    ['max-volunteer-slots', 'maxVolunteerSlots'],
+    ['max-queued-bytes-per-sender', 'maxQueuedBytesPerSender'],
   ] as const;
   for (const [flag, option] of numbers) {
     const value = flags.integer(flag, 0, Number.MAX_SAFE_INTEGER);
@@ -147,6 +216,14 @@ export function signalingOptions(
     options.rateLimit = {
       burst: burst ?? DEFAULTS.rateLimit.burst,
       perSecond: perSecond ?? DEFAULTS.rateLimit.perSecond,
+    };
+  }
+  const relayMessages = flags.integer('relay-messages-per-second', 0, Number.MAX_SAFE_INTEGER);
+  const relayBytes = flags.integer('relay-bytes-per-second', 0, Number.MAX_SAFE_INTEGER);
+  if (relayMessages !== undefined || relayBytes !== undefined) {
+    options.relayRate = {
+      messagesPerSecond: relayMessages ?? DEFAULTS.relayRate.messagesPerSecond,
+      bytesPerSecond: relayBytes ?? DEFAULTS.relayRate.bytesPerSecond,
     };
   }
   const geoip4 = flags.text('geoip');

@@ -6,6 +6,9 @@ import { startSignalingServer, type ListenOptions, type SignalingServer } from '
 
 export const quiet = createLogger('silent');
 
+/** Anything with a signaling URL: a server in this process, or `bu signaling` (process.ts). */
+export type Reachable = Pick<SignalingServer, 'url'>;
+
 export function startTestServer(options: ListenOptions = {}): Promise<SignalingServer> {
   return startSignalingServer({ port: 0, geoip: false, logger: quiet, ...options });
 }
@@ -67,7 +70,7 @@ export class RawPeer {
   }
 }
 
-export function wsUrl(server: SignalingServer, query: Record<string, string>): string {
+export function wsUrl(server: Reachable, query: Record<string, string>): string {
   const url = new URL('peerjs', server.url.replace(/^http/, 'ws'));
   for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
   return url.href;
@@ -75,7 +78,7 @@ export function wsUrl(server: SignalingServer, query: Record<string, string>): s
 
 /** A peer that has received OPEN. */
 export async function connect(
-  server: SignalingServer,
+  server: Reachable,
   id: string,
   token = `tok-${id}`,
   options: WebSocket.ClientOptions = {},
@@ -103,7 +106,7 @@ export interface HttpReply {
 }
 
 export function http(
-  server: SignalingServer,
+  server: Reachable,
   method: string,
   path: string,
   body?: string | object,
