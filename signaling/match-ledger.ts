@@ -5,9 +5,11 @@
  * ledger counts them per consumer id, per consumer address group, per volunteer id and per
  * volunteer address group, which is what the fair shares in the matchmaker are measured in.
  *
- * A hold is not released when its consumer disconnects (the volunteer still waits for it, and
- * an attacker could otherwise hand in a fresh id for every match); it is released when its
- * volunteer leaves, because then nobody waits any more.
+ * A hold ends when the volunteer answers the consumer's offer (the volunteer has stopped
+ * waiting: the slot is now a connection or nothing), when the volunteer leaves, or after
+ * `holdMs`. It does not end when its consumer disconnects: the volunteer still waits, and an
+ * attacker could otherwise hand in a fresh id for every match. So a consumer that uses its
+ * introductions holds almost none for long; one that only collects them runs into its share.
  */
 
 export interface Hold {
@@ -57,9 +59,11 @@ export class MatchLedger {
     return this.#counts[side].get(key) ?? 0;
   }
 
-  /** Whether `consumer` and `volunteer` already have an outstanding introduction. */
-  has(consumer: string, volunteer: string): boolean {
-    return this.#entries.has(pairKey(consumer, volunteer));
+  /** The volunteer answered the consumer: it is no longer holding a slot for it. */
+  release(consumer: string, volunteer: string): void {
+    const key = pairKey(consumer, volunteer);
+    const entry = this.#entries.get(key);
+    if (entry !== undefined) this.#remove(key, entry);
   }
 
   /** Drops holds that ran out by `now`. */

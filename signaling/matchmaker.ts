@@ -15,9 +15,10 @@
  * `unrestricted` is treated as `unknown` until the server has evidence for it, and claimed
  * slots are capped.
  *
- * Fair shares, measured in outstanding introductions (match-ledger.ts): a consumer id, a
- * consumer address group, a volunteer id and a volunteer address group may each hold only so
- * many at once, so that no one address can reserve every volunteer or be shown every consumer.
+ * Fair shares, measured in outstanding introductions (match-ledger.ts: made, and not yet
+ * answered by the volunteer): a consumer id, a consumer address group, a volunteer id and a
+ * volunteer address group may each hold only so many at once, so that no one address can
+ * reserve every volunteer or be shown every consumer.
  * Among the suitable volunteers the least introduced come first, from distinct addresses
  * where possible, then the one with the most free slots, then the one matched longest ago.
  */
@@ -293,6 +294,11 @@ export class Matchmaker {
     return found;
   }
 
+  /** `volunteer` answered `consumer`'s offer: the introduction was used, its hold ends. */
+  answered(volunteer: string, consumer: string): void {
+    this.#ledger.release(consumer, volunteer);
+  }
+
   /** The PeerJS id left: its volunteer entry, its introductions and any waiting request go. */
   forget(id: string): void {
     const volunteer = this.#volunteers.get(id);
@@ -420,7 +426,6 @@ export class Matchmaker {
       (this.#options.ignoreNat === true ||
         volunteer.nat !== 'restricted' ||
         consumer.nat !== 'restricted') &&
-      !ledger.has(consumer.id, volunteer.id) &&
       ledger.count('volunteer', volunteer.id) < this.#options.shares.volunteerSlots &&
       ledger.count('volunteerGroup', volunteer.group) <
         this.#groupCap(volunteer.pool, 'volunteer') &&

@@ -38,6 +38,8 @@ export interface RelayContext {
   readonly logger: Logger;
   /** What one id may send to be relayed; absent means no limit (unit tests of the relay). */
   readonly relayRate?: RelayRate;
+  /** An ANSWER from `from` to `to` passed: a matched volunteer took its consumer's offer. */
+  readonly answered?: (from: string, to: string) => void;
 }
 
 type Handler<M> = (sender: Peer, message: M) => void;
@@ -95,6 +97,7 @@ function relay(context: RelayContext, sender: Peer, message: SignalMessage | Not
     return;
   }
   if (!withinBudget(context, sender, text.length)) return;
+  if (message.type === ANSWER) context.answered?.(sender.id, message.dst);
   const destination = registry.get(message.dst);
   if (destination !== undefined) {
     if (destination.link.send(text)) {

@@ -26,6 +26,7 @@ export interface MetricsSources {
   queuedMessages(): number;
   queuedBytes(): number;
   waitingConsumers(): number;
+  introductions(): number;
   volunteers(): Iterable<VolunteerView>;
 }
 
@@ -121,6 +122,14 @@ export class SignalingMetrics {
       registers,
       collect() {
         this.set(sources.waitingConsumers());
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}introductions_outstanding`,
+      help: 'Matches whose volunteer has not answered the consumer yet (what fair shares count)',
+      registers,
+      collect() {
+        this.set(sources.introductions());
       },
     });
     new Gauge({

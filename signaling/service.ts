@@ -93,6 +93,7 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     queuedMessages: () => queue.messages,
     queuedBytes: () => queue.bytes,
     waitingConsumers: () => matchmaker.waitingConsumers,
+    introductions: () => matchmaker.outstanding,
     volunteers: () => matchmaker.volunteers(),
   });
   const cors = new CorsPolicy(settings.cors);
@@ -103,7 +104,14 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
   };
-  const relay: RelayContext = { registry, queue, metrics, logger, relayRate: settings.relayRate };
+  const relay: RelayContext = {
+    registry,
+    queue,
+    metrics,
+    logger,
+    relayRate: settings.relayRate,
+    answered: (volunteer, consumer) => matchmaker.answered(volunteer, consumer),
+  };
   const sockets = createPeerjsSockets({
     ...relay,
     settings,

@@ -53,6 +53,7 @@ function match(server: Reachable, id: string, from: string, count: number, nat =
  * claiming the same slots however many consumers it was given.
  */
 interface VolunteerLoop {
+  readonly peer: RawPeer;
   readonly consumers: string[];
   stop(): void;
 }
@@ -64,7 +65,7 @@ async function volunteer(
   slots: number,
   options: { nat?: string; lies?: boolean } = {},
 ): Promise<VolunteerLoop> {
-  await online(server, id, from);
+  const peer = await online(server, id, from);
   const consumers: string[] = [];
   let running = true;
   void (async () => {
@@ -82,7 +83,7 @@ async function volunteer(
       if (consumer !== undefined) consumers.push(consumer);
     }
   })();
-  const loop = { consumers, stop: () => void (running = false) };
+  const loop = { peer, consumers, stop: () => void (running = false) };
   loops.push(loop);
   return loop;
 }
@@ -165,9 +166,11 @@ describe('bu signaling against hostile clients', () => {
     expect(Math.max(...counts())).toBeLessThanOrEqual(5);
   });
 
-  it('keeps one consumer id within its own share', async () => {
+  it('keeps one consumer id within its own share, until its volunteers answer', async () => {
     const server = await start(['--match-timeout', '300', '--max-matches-per-consumer', '2']);
-    await Promise.all(['2', '3', '4'].map((n) => volunteer(server, `v${n}`, `127.0.0.${n}`, 5)));
+    const network = await Promise.all(
+      ['2', '3', '4'].map((n) => volunteer(server, `v${n}`, `127.0.0.${n}`, 5)),
+    );
     await available(server, 3);
     await online(server, 'greedy', '127.0.0.9');
     const first = await match(server, 'greedy', '127.0.0.9', 8);
@@ -176,6 +179,15 @@ describe('bu signaling against hostile clients', () => {
     expect(second.status).toBe(429);
     expect(second.json()).toMatchObject({ error: 'fair-share' });
     expect(second.json().message).toMatch(/this id already holds 2 introductions/);
+    expect(await metric(server, 'bu_signaling_introductions_outstanding')).toBe(2);
+    // A volunteer that answers the consumer's offer no longer holds a slot for it.
+    await eventually(() => network.some((loop) => loop.consumers.includes('greedy')));
+    const answering = network.find((loop) => loop.consumers.includes('greedy'));
+    answering?.peer.send({ type: 'ANSWER', dst: 'greedy', payload: { sdp: 'answer' } });
+    await eventually(
+      async () => (await metric(server, 'bu_signaling_introductions_outstanding')) === 1,
+    );
+    expect((await match(server, 'greedy', '127.0.0.9', 1)).status).toBe(200);
   });
 
   it('keeps one address from holding every connected id', async () => {

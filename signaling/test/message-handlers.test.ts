@@ -39,6 +39,7 @@ function setup() {
     queuedMessages: () => queue.messages,
     queuedBytes: () => queue.bytes,
     waitingConsumers: () => 0,
+    introductions: () => 0,
     volunteers: () => [],
   });
   const handlers = createMessageHandlers({ registry, queue, metrics, logger: quiet });
