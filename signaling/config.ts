@@ -157,8 +157,8 @@ export const DEFAULTS = {
   ipv6Prefix: 64,
   // Generous for the same reason; 20 addresses at this limit still leave room for others.
   maxIdsPerAddress: 256,
-  // One full request (8 volunteers); a consumer normally holds 2.
-  maxMatchesPerConsumer: 8,
+  // A consumer asks for 2 and holds them only until the volunteers answer (about a second).
+  maxMatchesPerConsumer: 4,
   maxMatchesPerAddress: 64,
   addressSharePercent: 25,
   // What mesh/volunteer.ts waits for a matched consumer to connect.

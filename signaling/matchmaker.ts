@@ -47,9 +47,9 @@ export interface FairShares {
   /** Most introductions one address group may hold, as consumer or as volunteer. */
   readonly perAddress: number;
   /**
-   * An address group's share of its pool, in percent of the pool's capacity; never less than
-   * one peer's allowance (`perConsumer`, or `volunteerSlots` for volunteers), never more than
-   * `perAddress`.
+   * An address group's share of its pool, in percent of what the pool's other addresses offer;
+   * never less than one peer's allowance (`perConsumer`, or `volunteerSlots` for volunteers),
+   * never more than `perAddress`.
    */
   readonly addressPercent: number;
   /** Slots a volunteer may claim, and introductions it may hold at once. */
@@ -105,6 +105,12 @@ interface PendingMatch extends Consumer {
   readonly resolve: (volunteers: readonly string[] | null) => void;
 }
 
+/** Slots a pool's volunteers offer, in all and per address group. */
+interface PoolCapacity {
+  total: number;
+  readonly byGroup: Map<string, number>;
+}
+
 /** `pool` absent means the public pool, which no private tag (64 hex digits) can equal. */
 const PUBLIC_POOL = '';
 
@@ -123,7 +129,7 @@ export class Matchmaker {
   readonly #consumers = new Map<string, PendingMatch>();
   readonly #ledger: MatchLedger;
   /** Pool capacities, computed once per poll or match (see #groupCap). */
-  readonly #capacity = new Map<string, number>();
+  readonly #capacity = new Map<string, PoolCapacity>();
   #polls = 0;
 
   constructor(options: MatchmakerOptions) {
@@ -373,7 +379,7 @@ export class Matchmaker {
       const inGroup = chosen.filter((other) => other.group === volunteer.group).length;
       if (
         ledger.count('volunteerGroup', volunteer.group) + inGroup >=
-        this.#groupCap(volunteer.pool, 'volunteer')
+        this.#groupCap(volunteer.pool, volunteer.group, 'volunteer')
       ) {
         continue;
       }
@@ -387,32 +393,38 @@ export class Matchmaker {
     const { perConsumer } = this.#options.shares;
     return Math.min(
       perConsumer - this.#ledger.count('consumer', consumer.id),
-      this.#groupCap(consumer.pool, 'consumer') -
+      this.#groupCap(consumer.pool, consumer.group, 'consumer') -
         this.#ledger.count('consumerGroup', consumer.group),
     );
   }
 
   /**
-   * The most introductions one address group may hold in `pool`: its percentage of the pool's
-   * capacity (every volunteer's slots, free or held), at least one peer's own allowance, at
-   * most `perAddress`.
+   * The most introductions one address group may hold in `pool`: its percentage of the free
+   * slots the pool's *other* addresses offer (as last claimed, each capped), so that neither
+   * volunteers of one's own nor slots one already holds can raise one's share; at least one
+   * peer's own allowance, at most `perAddress`.
    */
-  #groupCap(pool: string, side: 'consumer' | 'volunteer'): number {
+  #groupCap(pool: string, group: string, side: 'consumer' | 'volunteer'): number {
     const { perConsumer, perAddress, addressPercent, volunteerSlots } = this.#options.shares;
-    let capacity = this.#capacity.get(pool);
-    if (capacity === undefined) {
-      capacity = 0;
-      for (const volunteer of this.#volunteers.values()) {
-        if (volunteer.pool !== pool) continue;
-        capacity += Math.min(
-          volunteerSlots,
-          volunteer.slots + this.#ledger.count('volunteer', volunteer.id),
-        );
-      }
-      this.#capacity.set(pool, capacity);
-    }
+    const capacity = this.#poolCapacity(pool);
+    const others = capacity.total - (capacity.byGroup.get(group) ?? 0);
     const floor = side === 'consumer' ? perConsumer : volunteerSlots;
-    return Math.min(perAddress, Math.max(floor, Math.ceil((capacity * addressPercent) / 100)));
+    return Math.min(perAddress, Math.max(floor, Math.ceil((others * addressPercent) / 100)));
+  }
+
+  #poolCapacity(pool: string): PoolCapacity {
+    let capacity = this.#capacity.get(pool);
+    if (capacity !== undefined) return capacity;
+    capacity = { total: 0, byGroup: new Map() };
+    const { volunteerSlots } = this.#options.shares;
+    for (const volunteer of this.#volunteers.values()) {
+      if (volunteer.pool !== pool) continue;
+      const slots = Math.min(volunteerSlots, volunteer.slots);
+      capacity.total += slots;
+      capacity.byGroup.set(volunteer.group, (capacity.byGroup.get(volunteer.group) ?? 0) + slots);
+    }
+    this.#capacity.set(pool, capacity);
+    return capacity;
   }
 
   /** Whether `volunteer` may serve `consumer`; whether it is polling is the caller's check. */
@@ -428,7 +440,7 @@ export class Matchmaker {
         consumer.nat !== 'restricted') &&
       ledger.count('volunteer', volunteer.id) < this.#options.shares.volunteerSlots &&
       ledger.count('volunteerGroup', volunteer.group) <
-        this.#groupCap(volunteer.pool, 'volunteer') &&
+        this.#groupCap(volunteer.pool, volunteer.group, 'volunteer') &&
       this.#options.isOnline(volunteer.id)
     );
   }

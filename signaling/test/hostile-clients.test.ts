@@ -146,8 +146,10 @@ describe('bu signaling against hostile clients', () => {
       }
       await sleep(50);
     }
-    // 20 slots in the pool: the address's share is the floor of one consumer's (8).
-    expect(taken).toBe(8);
+    // Others offer 20 free slots: the address's share is 25 % of what is free (5, then 4 as
+    // the volunteers poll again with fewer).
+    expect(taken).toBeGreaterThanOrEqual(4);
+    expect(taken).toBeLessThanOrEqual(5);
     expect(refusals).toContain('fair-share');
     expect(
       await metric(server, 'bu_signaling_match_denials_total{reason="fair-share"}'),
@@ -162,7 +164,7 @@ describe('bu signaling against hostile clients', () => {
     expect(honest.json().volunteers).toHaveLength(2);
     // Spread over addresses: nobody holds more than its slots, and every volunteer got some.
     const counts = (): number[] => network.map((loop) => loop.consumers.length);
-    await eventually(() => counts().reduce((a, b) => a + b, 0) === 10);
+    await eventually(() => counts().reduce((a, b) => a + b, 0) === taken + 2);
     expect(Math.max(...counts())).toBeLessThanOrEqual(5);
   });
 
