@@ -12,6 +12,7 @@ import { TunnelResponder } from '../protocol/tunnel-handshake.ts';
 import { MAX_FRAME_PACKET_BYTES, type TunnelSession } from '../protocol/tunnel-session.ts';
 import { decodeWispPacket, encodeWispPacket } from '../protocol/wisp-codec.ts';
 import type { WispPacket } from '../protocol/wisp-types.ts';
+import { guarded } from '../server-kit/http-boundary.ts';
 import type { EndpointShared } from './endpoint-shared.ts';
 import { openFetch } from './fetch-stream.ts';
 import { keepAlive } from './keep-alive.ts';
@@ -64,10 +65,13 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
     onEnd: () => abort(WS_CLOSE.normal, 'ERR_EGRESS_CLIENT_END', 'CLOSE on stream 0'),
   });
 
-  const handshakeTimer = setTimeout(() => {
-    metrics.handshakeFailures.inc({ endpoint, code: 'ERR_EGRESS_HANDSHAKE_TIMEOUT' });
-    abort(WS_CLOSE.policyViolation, 'ERR_EGRESS_HANDSHAKE_TIMEOUT', 'no handshake');
-  }, limits.handshakeTimeoutMs).unref();
+  const handshakeTimer = setTimeout(
+    guarded('timer', shared.fault, () => {
+      metrics.handshakeFailures.inc({ endpoint, code: 'ERR_EGRESS_HANDSHAKE_TIMEOUT' });
+      abort(WS_CLOSE.policyViolation, 'ERR_EGRESS_HANDSHAKE_TIMEOUT', 'no handshake');
+    }),
+    limits.handshakeTimeoutMs,
+  ).unref();
 
   function handshake(message: Uint8Array): void {
     const responder = new TunnelResponder(key);
@@ -123,12 +127,15 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
       abort(WS_CLOSE.protocolError, 'ERR_EGRESS_INTERNAL', 'internal error');
     }
   });
-  ws.on('close', () => {
-    clearTimeout(handshakeTimer);
-    closed = true;
-    engine.close();
-    metrics.connectionsOpen.dec({ endpoint });
-  });
+  ws.on(
+    'close',
+    guarded('connection', shared.fault, () => {
+      clearTimeout(handshakeTimer);
+      closed = true;
+      engine.close();
+      metrics.connectionsOpen.dec({ endpoint });
+    }),
+  );
   ws.on('error', (err) => log.debug('websocket error', { endpoint, message: err.message }));
   keepAlive(ws, limits.pingIntervalMs);
 }

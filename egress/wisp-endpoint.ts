@@ -10,6 +10,7 @@ import type { WispPacket } from '../protocol/wisp-types.ts';
 import { keepAlive } from './keep-alive.ts';
 import { StreamEngine } from './stream-engine.ts';
 import { openTcp } from './tcp-stream.ts';
+import { guarded } from '../server-kit/http-boundary.ts';
 import type { EndpointShared } from './endpoint-shared.ts';
 import { WebSocketSender } from './websocket-sender.ts';
 import { messageBytes, WS_CLOSE } from './websocket-message.ts';
@@ -50,10 +51,13 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
 
   let handshaking = v2;
   const handshakeTimer = v2
-    ? setTimeout(() => {
-        metrics.handshakeFailures.inc({ endpoint, code: 'ERR_EGRESS_HANDSHAKE_TIMEOUT' });
-        abort(WS_CLOSE.policyViolation, 'ERR_EGRESS_HANDSHAKE_TIMEOUT', 'no INFO from client');
-      }, limits.handshakeTimeoutMs).unref()
+    ? setTimeout(
+        guarded('timer', shared.fault, () => {
+          metrics.handshakeFailures.inc({ endpoint, code: 'ERR_EGRESS_HANDSHAKE_TIMEOUT' });
+          abort(WS_CLOSE.policyViolation, 'ERR_EGRESS_HANDSHAKE_TIMEOUT', 'no INFO from client');
+        }),
+        limits.handshakeTimeoutMs,
+      ).unref()
     : undefined;
 
   function onMessage(message: Uint8Array): void {
@@ -94,11 +98,14 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
       abort(WS_CLOSE.protocolError, 'ERR_EGRESS_INTERNAL', 'internal error');
     }
   });
-  ws.on('close', () => {
-    clearTimeout(handshakeTimer);
-    engine.close();
-    metrics.connectionsOpen.dec({ endpoint });
-  });
+  ws.on(
+    'close',
+    guarded('connection', shared.fault, () => {
+      clearTimeout(handshakeTimer);
+      engine.close();
+      metrics.connectionsOpen.dec({ endpoint });
+    }),
+  );
   ws.on('error', (err) => log.debug('websocket error', { endpoint, message: err.message }));
   keepAlive(ws, limits.pingIntervalMs);
 
