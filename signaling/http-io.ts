@@ -30,7 +30,9 @@ export function readBody(
     };
     req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    // The client hung up (or its chunked framing broke) before the body ended: its doing,
+    // not a fault of ours. The answer goes nowhere, but it is counted as a bad request.
+    req.on('error', () => reject(new HttpError('bad-request', 'the request body was cut short')));
   });
 }
 
