@@ -33,6 +33,18 @@ import {
   type SocksReplyCode,
 } from './socks5.ts';
 
+/**
+ * One proxied connection that could not be carried. `host` and `port` are where the client
+ * wanted to go: the caller decides whether to show them (bu proxy: only at `--log-level debug`).
+ */
+export interface ProxyFailure {
+  readonly host: string;
+  readonly port: number;
+  /** `dial`: no stream could be opened; `stream`: the stream failed once open. */
+  readonly stage: 'dial' | 'stream';
+  readonly error: unknown;
+}
+
 export interface ProxyOptions {
   /** Opens a stream to `host:port` through the tunnel; rejects with a MeshError. */
   readonly dial: (host: string, port: number) => Promise<TunnelStream>;
@@ -42,7 +54,7 @@ export interface ProxyOptions {
   readonly handshakeTimeoutMs?: number;
   readonly onBytes?: (up: number, down: number) => void;
   /** A connection could not be carried (no volunteer, refused destination…). */
-  readonly onFailure?: (message: string) => void;
+  readonly onFailure?: (failure: ProxyFailure) => void;
 }
 
 const DEFAULT_IDLE_MS = 300_000;
@@ -240,7 +252,7 @@ export function createHttpProxy(options: ProxyOptions): Server {
       try {
         stream = await options.dial(host, port);
       } catch (err) {
-        options.onFailure?.(`${host}:${port}: ${describe(err)}`);
+        options.onFailure?.({ host, port, stage: 'dial', error: err });
         socket.end(failureResponse(err));
         return;
       }
@@ -258,7 +270,7 @@ export function createHttpProxy(options: ProxyOptions): Server {
         first,
         idleTimeoutMs,
         ...(options.onBytes ? { onBytes: options.onBytes } : {}),
-        onError: (err) => options.onFailure?.(`${host}:${port}: ${describe(err)}`),
+        onError: (err) => options.onFailure?.({ host, port, stage: 'stream', error: err }),
         failureResponse: (err) => (connect ? undefined : failureResponse(err)),
       });
     })();
@@ -292,7 +304,7 @@ export function createSocksProxy(options: ProxyOptions): Server {
         try {
           stream = await options.dial(host, port);
         } catch (err) {
-          options.onFailure?.(`${host}:${port}: ${describe(err)}`);
+          options.onFailure?.({ host, port, stage: 'dial', error: err });
           socket.end(encodeReply(socksFailureCode(err)));
           return;
         }
@@ -302,7 +314,7 @@ export function createSocksProxy(options: ProxyOptions): Server {
           first: request.rest,
           idleTimeoutMs,
           ...(options.onBytes ? { onBytes: options.onBytes } : {}),
-          onError: (err) => options.onFailure?.(`${host}:${port}: ${describe(err)}`),
+          onError: (err) => options.onFailure?.({ host, port, stage: 'stream', error: err }),
         });
       } catch (err) {
         if (err instanceof SocksError && err.reply !== undefined && stage === 'request') {

@@ -1,10 +1,12 @@
 import type { Server, Socket } from 'node:net';
 import { Consumer } from '../mesh/consumer.ts';
 import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
+import { isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
 import { CliError, type Command } from './command.ts';
 import { errorText, flagHelp, parseFlags, parseHostPort, urlHost, type Flag } from './flags.ts';
 import { exitWhenIdle, installNodeWebrtc } from './node-webrtc.ts';
-import { createHttpProxy, createSocksProxy } from './proxy-server.ts';
+import { createProxyLog } from './proxy-log.ts';
+import { createHttpProxy, createSocksProxy, type ProxyFailure } from './proxy-server.ts';
 import { untilSignal } from './signals.ts';
 import { formatBytes, StatusLine } from './status-line.ts';
 
@@ -48,6 +50,12 @@ const FLAGS: readonly Flag[] = [
     help: "this machine's NAT: unrestricted, restricted or unknown (unknown)",
   },
   { name: 'key', type: 'string', arg: 'KEY', help: 'the PeerJS API key (peerjs)' },
+  {
+    name: 'log-level',
+    type: 'string',
+    arg: 'LEVEL',
+    help: `${LOG_LEVELS.join(', ')} (info); only debug names destinations (host:port) in failure lines`,
+  },
 ];
 
 interface Status {
@@ -106,6 +114,14 @@ On start it prints one JSON line on stdout ({"event":"listening","http":…,
 throughput and bytes; when stderr is not a terminal it is a JSON line
 {"event":"status",…} every 2 s. With no volunteer, HTTP requests get 503 and
 SOCKS requests reply 0x03 (network unreachable) while it keeps trying.
+
+Where you go stays off your screen and out of logs: a connection that fails is
+logged as {"event":"failure","stage":…,"code":…,"reason":…} without its
+destination, and no other line names one. Only --log-level debug adds
+"destination" (host:port) and the error's text. At warn only problems it
+retries by itself are logged ({"event":"error",…}, e.g. the signaling server
+is unreachable), with no status line; error and silent write nothing on
+stderr but a fatal error. The listening line on stdout is always printed.
 Ctrl-C stops it.`,
 
   async run(args) {
@@ -119,6 +135,10 @@ Ctrl-C stops it.`,
     const volunteers = flags.integer('volunteers', 1, 8) ?? 2;
     const egressKey = flags.text('egress-key');
     const key = flags.text('key');
+    const logLevel = flags.text('log-level') ?? 'info';
+    if (!isLogLevel(logLevel)) {
+      throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, 2);
+    }
     let consumer: Consumer;
     try {
       consumer = new Consumer({
@@ -133,6 +153,8 @@ Ctrl-C stops it.`,
     }
     await installNodeWebrtc();
 
+    // Log lines go through the status line, so that on a terminal they do not break it.
+    const log = createProxyLog(logLevel, (text) => line.log(text));
     const line = new StatusLine<Status>(
       {
         volunteers: 0,
@@ -144,6 +166,7 @@ Ctrl-C stops it.`,
         problem: null,
       },
       render,
+      { quiet: !log.showsStatus },
     );
     let up = 0;
     let down = 0;
@@ -174,7 +197,7 @@ Ctrl-C stops it.`,
         down += d;
         window += u + d;
       },
-      onFailure: (message: string) => line.log(JSON.stringify({ event: 'failure', message })),
+      onFailure: (failure: ProxyFailure) => log.failure(failure),
     };
     const httpServer = createHttpProxy(options);
     const socksServer = createSocksProxy(options);
@@ -213,7 +236,7 @@ Ctrl-C stops it.`,
           await consumer.start();
           return;
         } catch (err) {
-          line.log(JSON.stringify({ event: 'error', message: errorText(err) }));
+          log.problem(errorText(err));
           line.update({ problem: errorText(err) });
           const wait = [1_000, 2_000, 5_000][Math.min(attempt++, 2)] ?? 5_000;
           await Promise.race([stopped.promise, new Promise((r) => setTimeout(r, wait))]);

@@ -7,12 +7,15 @@ export interface StatusLineOptions {
   readonly stream?: NodeJS.WriteStream;
   /** How often a JSON line is written when the stream is not a terminal. */
   readonly intervalMs?: number;
+  /** Never write the status itself; `log` still writes (a quieter log level). */
+  readonly quiet?: boolean;
 }
 
 export class StatusLine<T extends object> {
   readonly #stream: NodeJS.WriteStream;
   readonly #render: (status: T) => string;
-  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #quiet: boolean;
   #status: T;
   #last = '';
 
@@ -20,6 +23,8 @@ export class StatusLine<T extends object> {
     this.#stream = options.stream ?? process.stderr;
     this.#render = render;
     this.#status = initial;
+    this.#quiet = options.quiet ?? false;
+    if (this.#quiet) return;
     const tty = this.#stream.isTTY;
     this.#timer = setInterval(
       () => (tty ? this.#draw() : this.#json()),
@@ -39,7 +44,7 @@ export class StatusLine<T extends object> {
 
   /** Writes a message on its own line without breaking the status line. */
   log(message: string): void {
-    if (this.#stream.isTTY) {
+    if (this.#stream.isTTY && !this.#quiet) {
       this.#stream.write(`\r\x1b[2K${message}\n`);
       this.#last = '';
       this.#draw();
@@ -51,6 +56,7 @@ export class StatusLine<T extends object> {
   /** Writes the last status and stops. */
   close(): void {
     clearInterval(this.#timer);
+    if (this.#quiet) return;
     if (this.#stream.isTTY) {
       this.#draw();
       this.#stream.write('\n');

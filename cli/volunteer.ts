@@ -1,5 +1,6 @@
 import { Volunteer, type VolunteerState } from '../mesh/volunteer.ts';
 import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
+import type { TunnelRefusalReason } from '../protocol/tunnel-refused.ts';
 import { CliError, type Command } from './command.ts';
 import { errorText, flagHelp, parseFlags, type Flag } from './flags.ts';
 import { exitWhenIdle, installNodeWebrtc } from './node-webrtc.ts';
@@ -21,6 +22,12 @@ const FLAGS: readonly Flag[] = [
     help: 'bandwidth limit for all consumers together, bytes per second; 0 is unlimited (0)',
   },
   {
+    name: 'max-tunnels-per-consumer',
+    type: 'string',
+    arg: 'N',
+    help: 'tunnels one consumer may have through this volunteer at once, 1..64; more are refused (4)',
+  },
+  {
     name: 'nat',
     type: 'string',
     arg: 'TYPE',
@@ -35,12 +42,16 @@ interface Status {
   bytesPerSecond: number;
   up: number;
   down: number;
+  /** Refused data connections since start, by reason. */
+  refused: Readonly<Record<TunnelRefusalReason, number>>;
 }
 
 function render(status: Status): string {
+  const refused = Object.values(status.refused).reduce((sum, count) => sum + count, 0);
   return (
     `volunteer: ${status.state} · consumers ${status.consumers} · ` +
-    `${formatBytes(status.bytesPerSecond)}/s · ↑ ${formatBytes(status.up)} ↓ ${formatBytes(status.down)}`
+    `${formatBytes(status.bytesPerSecond)}/s · ↑ ${formatBytes(status.up)} ↓ ${formatBytes(status.down)}` +
+    (refused > 0 ? ` · refused ${refused}` : '')
   );
 }
 
@@ -60,9 +71,11 @@ server's egress list only). It sees ciphertext only.
 Options (each also as the environment variable in brackets; a flag wins):
 ${flagHelp(FLAGS)}
 
-The status line on stderr shows state, consumers, throughput and bytes
-(↑ consumer → egress, ↓ egress → consumer). When stderr is not a terminal it
-is a JSON line {"event":"status",…} every 2 s. Ctrl-C stops it.`,
+The status line on stderr shows state, consumers, throughput, bytes
+(↑ consumer → egress, ↓ egress → consumer) and refused tunnels. When stderr
+is not a terminal it is a JSON line {"event":"status",…} every 2 s, with the
+refusals by reason in "refused". The first refusal for each reason is also
+logged as {"event":"refused","reason":…,"counts":{…}}. Ctrl-C stops it.`,
 
   async run(args) {
     const flags = parseFlags(args, FLAGS);
@@ -72,6 +85,7 @@ is a JSON line {"event":"status",…} every 2 s. Ctrl-C stops it.`,
     if (!isNat(nat)) throw new CliError(`--nat must be one of ${NAT_TYPES.join(', ')}`, 2);
     const slots = flags.integer('slots', 0, 64) ?? 5;
     const rate = flags.integer('rate', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const maxTunnelsPerConsumer = flags.integer('max-tunnels-per-consumer', 1, 64) ?? 4;
     const key = flags.text('key');
     let runtime: Volunteer;
     try {
@@ -80,6 +94,7 @@ is a JSON line {"event":"status",…} every 2 s. Ctrl-C stops it.`,
         kind: 'node',
         slots,
         rate,
+        maxTunnelsPerConsumer,
         nat,
         ...(key === undefined ? {} : { key }),
       });
@@ -90,7 +105,14 @@ is a JSON line {"event":"status",…} every 2 s. Ctrl-C stops it.`,
     await installNodeWebrtc();
 
     const line = new StatusLine<Status>(
-      { state: 'off', consumers: 0, bytesPerSecond: 0, up: 0, down: 0 },
+      {
+        state: 'off',
+        consumers: 0,
+        bytesPerSecond: 0,
+        up: 0,
+        down: 0,
+        refused: runtime.refusals,
+      },
       render,
     );
     const open = new Set<string>();
@@ -102,6 +124,12 @@ is a JSON line {"event":"status",…} every 2 s. Ctrl-C stops it.`,
     });
     runtime.on('throughput', ({ bytesPerSecond }) => line.update({ bytesPerSecond }));
     runtime.on('bytes', ({ up, down }) => line.update({ up, down }));
+    runtime.on('refused', ({ reason, counts }) => {
+      line.update({ refused: counts });
+      // Counts go in the status line; a log line only the first time for each reason, so a
+      // consumer that keeps trying cannot flood the log.
+      if (counts[reason] === 1) line.log(JSON.stringify({ event: 'refused', reason, counts }));
+    });
     let lastError = '';
     runtime.on('error', ({ error }) => {
       // The poll loop retries on its own; say each distinct problem once.

@@ -254,7 +254,11 @@ export class Consumer extends Emitter<ConsumerEvents> {
       );
       const channel = connection.dataChannel;
       channel.binaryType = 'arraybuffer';
-      channel.send(encodeHello(egress.id));
+      try {
+        channel.send(encodeHello(egress.id));
+      } catch {
+        // Closing already; the client below learns why (REFUSED, or the close).
+      }
       const tunnelClient = new TunnelClient(
         {
           send: (message) => channel.send(message),
@@ -287,18 +291,22 @@ export class Consumer extends Emitter<ConsumerEvents> {
       for (const wake of this.#waiters.splice(0)) wake();
       return true;
     } catch (err) {
+      // A refusal (ERR_TUNNEL_REFUSED, with its reason) is one more failed volunteer: the
+      // loop asks the signaling server again, and the match goes to another when there is one.
       client?.close();
       connection.close();
-      this.#setProblem(err instanceof Error ? err.message : String(err));
+      this.#setProblem(err instanceof Error ? err.message : String(err), err);
       return false;
     } finally {
       this.#pending.delete(volunteer);
     }
   }
 
-  #setProblem(problem: string): void {
+  /** Records the last problem; `cause` keeps its own code when it is one of ours. */
+  #setProblem(problem: string, cause?: unknown): void {
     this.#problem = problem;
-    this.emit('error', { error: new MeshError('ERR_SIGNALING', problem) });
+    const error = cause instanceof MeshError ? cause : new MeshError('ERR_SIGNALING', problem);
+    this.emit('error', { error });
     this.#emitStatus();
   }
 

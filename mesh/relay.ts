@@ -4,10 +4,12 @@
  * that egress's `tunnel/`, then copy every message 1:1 both ways without
  * looking inside (it is ciphertext). Buffers are bounded: the tunnel's Wisp
  * credits keep both sides within a window, and a side that lets its buffer
- * grow past the cap anyway is cut off.
+ * grow past the cap anyway is cut off. A relay that gives up before anything
+ * came from the egress tells the consumer why with REFUSED.
  */
 import type { EgressInfo } from '../protocol/matchmaking.ts';
 import { decodeHello } from '../protocol/tunnel-hello.ts';
+import { encodeRefused, type TunnelRefusalReason } from '../protocol/tunnel-refused.ts';
 import type { TokenBucket } from './token-bucket.ts';
 
 /** The parts of RTCDataChannel (browser or node-datachannel) the relay uses. */
@@ -52,6 +54,14 @@ export interface RelayOptions {
 export type RelayEnd =
   'closed' | 'bad-hello' | 'unknown-egress' | 'hello-timeout' | 'egress-unreachable' | 'overflow';
 
+/** The ends that refuse a tunnel before the egress said anything, and what REFUSED says. */
+const REFUSAL_BY_END: Partial<Record<RelayEnd, TunnelRefusalReason>> = {
+  'bad-hello': 'bad-hello',
+  'hello-timeout': 'bad-hello',
+  'unknown-egress': 'unknown-egress',
+  'egress-unreachable': 'egress-unreachable',
+};
+
 // Credits bound what a tunnel may have in flight (a window per stream), but a browser cannot
 // pause its WebSocket, so the cap must hold many streams' windows at once (20 parallel
 // downloads at 1 MiB each overflowed an 8 MiB cap in Chromium).
@@ -67,13 +77,23 @@ interface Direction {
 }
 
 export class Relay {
-  /** Resolves once both sides are closed, with why. */
+  /**
+   * Resolves once both sides are closed, with why; after a refusal (`refusal` set), once the
+   * egress side is closed and REFUSED is sent, leaving the channel to the owner.
+   */
   readonly ended: Promise<RelayEnd>;
   /** The egress the consumer asked for, once HELLO has been read. */
   egressId: string | undefined;
+  /**
+   * Set when the relay refused the tunnel and told the consumer with REFUSED; the owner then
+   * closes the channel, once the consumer has had a moment to read it.
+   */
+  refusal: TunnelRefusalReason | undefined;
   readonly #options: RelayOptions;
   readonly #maxBuffered: number;
   #socket: RelaySocket | undefined;
+  /** True once anything came from the egress: from then on only its messages go to the consumer. */
+  #egressSpoke = false;
   #end: RelayEnd | undefined;
   #resolveEnded!: (end: RelayEnd) => void;
   readonly #up: Direction = { queue: [], queued: 0, timer: undefined };
@@ -110,10 +130,24 @@ export class Relay {
       direction.queue.length = 0;
       direction.queued = 0;
     }
-    try {
-      this.#options.channel.close();
-    } catch {
-      // Already closed.
+    const refusal = this.#egressSpoke ? undefined : REFUSAL_BY_END[end];
+    if (refusal !== undefined) {
+      this.refusal = refusal;
+      try {
+        this.#options.channel.send(encodeRefused(refusal));
+      } catch {
+        // The channel is already gone; there is nobody to tell.
+      }
+    }
+    // After a REFUSED the channel stays open for the consumer to read it and close: closing
+    // right after sending lost the message now and then (node-datachannel on both sides;
+    // PeerJS drops what arrives after it saw the close). The owner closes it a bit later.
+    if (this.refusal === undefined) {
+      try {
+        this.#options.channel.close();
+      } catch {
+        // Already closed.
+      }
     }
     try {
       this.#socket?.close(1000);
@@ -156,6 +190,7 @@ export class Relay {
       this.#pump(this.#up);
     });
     socket.addEventListener('message', (event) => {
+      this.#egressSpoke = true;
       const bytes = bytesOf(event.data);
       if (bytes !== undefined) this.#enqueue(this.#down, bytes);
     });

@@ -12,6 +12,8 @@ import {
   type FetchResponseHead,
 } from '../protocol/fetch-head.ts';
 import { TunnelInitiator } from '../protocol/tunnel-handshake.ts';
+import { TUNNEL_MESSAGE_KINDS } from '../protocol/tunnel-message.ts';
+import { decodeRefused } from '../protocol/tunnel-refused.ts';
 import { MAX_FRAME_PACKET_BYTES, type TunnelSession } from '../protocol/tunnel-session.ts';
 import { decodeWispPacket, encodeWispPacket } from '../protocol/wisp-codec.ts';
 import {
@@ -20,7 +22,7 @@ import {
   type WispPacket,
   type WispStreamType,
 } from '../protocol/wisp-types.ts';
-import { MeshError, StreamClosedError } from './errors.ts';
+import { MeshError, StreamClosedError, TunnelRefusedError } from './errors.ts';
 
 /** Where tunnel messages go; the owner feeds what arrives into `TunnelClient.receive`. */
 export interface TunnelTransport {
@@ -90,7 +92,10 @@ interface StreamState {
 }
 
 export class TunnelClient {
-  /** Resolves when the handshake has completed; rejects if it fails. */
+  /**
+   * Resolves when the handshake has completed; rejects if it fails, with a
+   * `TunnelRefusedError` (`ERR_TUNNEL_REFUSED`) when the volunteer refused the tunnel.
+   */
   readonly ready: Promise<void>;
   readonly #transport: TunnelTransport;
   readonly #initiator: TunnelInitiator;
@@ -132,7 +137,15 @@ export class TunnelClient {
     // unobserved `ready` crash the process.
     this.ready.catch(() => undefined);
     this.#initiator = new TunnelInitiator(options.egressPublicKey);
-    transport.send(this.#initiator.writeInit());
+    const init = this.#initiator.writeInit();
+    try {
+      transport.send(init);
+    } catch {
+      // The transport is closing already, e.g. a volunteer refused the tunnel as soon as it
+      // read the HELLO and its close beat this message. What the owner feeds in next says
+      // why (`receive` of a REFUSED, or `transportClosed`); until then `ready` stays
+      // pending, and the owner's timeout covers a transport that never says.
+    }
   }
 
   /** True until the tunnel fails or is closed. */
@@ -161,6 +174,12 @@ export class TunnelClient {
     this.#probeSentAt = undefined;
     try {
       if (this.#session === undefined) {
+        // Until the egress has answered, the volunteer may say it will not carry this
+        // tunnel (docs/protocol.md §1.7); afterwards only sealed frames count.
+        if (message[0] === TUNNEL_MESSAGE_KINDS.refused) {
+          this.#fail(new TunnelRefusedError(decodeRefused(message).reason));
+          return;
+        }
         this.#session = this.#initiator.readResponse(message).session;
         // Downlink credit for every stream, before any stream exists (docs/protocol.md §1.5).
         this.#send({ type: 'continue', streamId: 0, bufferRemaining: this.#window });

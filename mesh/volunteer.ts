@@ -6,6 +6,11 @@
  */
 import type { DataConnection, Peer } from 'peerjs';
 import type { EgressInfo, NatType, VolunteerKind } from '../protocol/matchmaking.ts';
+import {
+  encodeRefused,
+  TUNNEL_REFUSAL_REASON_NAMES,
+  type TunnelRefusalReason,
+} from '../protocol/tunnel-refused.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
 import { openPeer } from './peerjs-module.ts';
@@ -26,6 +31,11 @@ export interface VolunteerEvents {
   throughput: { bytesPerSecond: number };
   /** Totals since start, consumer → egress (`up`) and egress → consumer (`down`). */
   bytes: { up: number; down: number };
+  /**
+   * A data connection was refused with REFUSED (or closed, when it never opened), and why;
+   * `counts` are the totals by reason since this Volunteer was made.
+   */
+  refused: { reason: TunnelRefusalReason; counts: Readonly<Record<TunnelRefusalReason, number>> };
   error: { error: Error };
   /** A stop has fully quiesced: every connection and timer is gone. */
   ready: Record<string, never>;
@@ -43,6 +53,13 @@ export interface VolunteerOptions {
   readonly slots?: number;
   /** Bytes per second for all relays together; 0 (the default) is unlimited. */
   readonly rate?: number;
+  /**
+   * Data connections (tunnels) one consumer may have through this volunteer at once, those
+   * still opening included; more are refused with `too-many-tunnels`. Default 4: a consumer
+   * keeps one tunnel per volunteer, and the rest is room for tunnels it has given up on that
+   * this side has not seen close yet.
+   */
+  readonly maxTunnelsPerConsumer?: number;
   readonly nat?: NatType;
   /** A private pool tag (64 hex digits); absent means the public pool. */
   readonly pool?: string;
@@ -56,6 +73,19 @@ export interface VolunteerOptions {
 }
 
 const MAX_SLOTS = 64;
+const DEFAULT_MAX_TUNNELS_PER_CONSUMER = 4;
+const MAX_TUNNELS_PER_CONSUMER = 64;
+/**
+ * How long an accepted data connection may take to open before it is given up: as long as a
+ * consumer waits for it (`Consumer`'s tunnel timeout), after which nobody is at the other end.
+ */
+const OPEN_TIMEOUT_MS = 15_000;
+/** How long a refused consumer has to read REFUSED and close before we close (see #refuse). */
+const REFUSAL_LINGER_MS = 3_000;
+/** How long a refused connection is held, to open and send its HELLO, to be told why. */
+const REFUSAL_WAIT_MS = 10_000;
+/** Refused connections held at once to say why; beyond that they are closed without a word. */
+const MAX_REFUSING = 16;
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000];
 /** How long a connection may wait for the poll answer that names its consumer. */
 const EARLY_WAIT_MS = 5_000;
@@ -83,11 +113,21 @@ interface ConsumerEntry {
   readonly relays: Set<Relay>;
 }
 
+/** A consumer's data connections that were accepted but have not opened yet. */
+interface Opening {
+  readonly country: string;
+  count: number;
+}
+
 export class Volunteer extends Emitter<VolunteerEvents> {
   readonly #options: VolunteerOptions;
   readonly #signaling: SignalingClient;
   readonly #bucket: TokenBucket;
   #slots: number;
+  #maxTunnelsPerConsumer: number;
+  readonly #refusals = Object.fromEntries(
+    TUNNEL_REFUSAL_REASON_NAMES.map((reason) => [reason, 0]),
+  ) as Record<TunnelRefusalReason, number>;
   #state: VolunteerState = 'off';
   #run: Run | undefined;
   #stopping: Promise<void> | undefined;
@@ -101,6 +141,9 @@ export class Volunteer extends Emitter<VolunteerEvents> {
       options.key ? { key: options.key } : {},
     );
     this.#slots = checkSlots(options.slots ?? 5);
+    this.#maxTunnelsPerConsumer = checkMaxTunnels(
+      options.maxTunnelsPerConsumer ?? DEFAULT_MAX_TUNNELS_PER_CONSUMER,
+    );
     this.#bucket = new TokenBucket(options.rate ?? 0);
   }
 
@@ -126,6 +169,23 @@ export class Volunteer extends Emitter<VolunteerEvents> {
     this.#bucket.rate = rate;
   }
 
+  /**
+   * Tunnels one consumer may have through this volunteer at once (1..64). A change applies to
+   * the next data connection; tunnels already open are kept.
+   */
+  get maxTunnelsPerConsumer(): number {
+    return this.#maxTunnelsPerConsumer;
+  }
+
+  set maxTunnelsPerConsumer(max: number) {
+    this.#maxTunnelsPerConsumer = checkMaxTunnels(max);
+  }
+
+  /** Refused data connections by reason, since this Volunteer was made. */
+  get refusals(): Readonly<Record<TunnelRefusalReason, number>> {
+    return { ...this.#refusals };
+  }
+
   /** Starts sharing. Safe to call at any time: while stopping, it waits for the stop. */
   start(): Promise<void> {
     if (this.#starting) return this.#starting;
@@ -134,7 +194,10 @@ export class Volunteer extends Emitter<VolunteerEvents> {
       try {
         if (this.#stopping) await this.#stopping;
         this.#setState('starting');
-        const run = new Run(this, this.#options, this.#signaling, this.#bucket, () => this.#slots);
+        const run = new Run(this, this.#options, this.#signaling, this.#bucket, {
+          slots: () => this.#slots,
+          maxTunnels: () => this.#maxTunnelsPerConsumer,
+        });
         this.#run = run;
         await run.begin();
         if (this.#run === run) this.#setState('on');
@@ -180,6 +243,12 @@ export class Volunteer extends Emitter<VolunteerEvents> {
   report<K extends keyof VolunteerEvents>(type: K, detail: VolunteerEvents[K]): void {
     this.emit(type, detail);
   }
+
+  /** For the running session: counts a refusal and reports it. */
+  countRefusal(reason: TunnelRefusalReason): void {
+    this.#refusals[reason]++;
+    this.emit('refused', { reason, counts: this.refusals });
+  }
 }
 
 /** One start → stop session: its own PeerJS peer, poll loop, relays and timers. */
@@ -189,12 +258,17 @@ class Run {
   readonly #signaling: SignalingClient;
   readonly #bucket: TokenBucket;
   readonly #slots: () => number;
+  readonly #maxTunnels: () => number;
   readonly #token = randomToken();
   readonly #abort = new AbortController();
   readonly #expected = new Map<string, Expected>();
   readonly #consumers = new Map<string, ConsumerEntry>();
   /** Connections that came before our poll said who they were (see #accept). */
   readonly #early = new Map<string, EarlyConnection>();
+  /** Accepted connections not open yet, by consumer: they count against its tunnel cap. */
+  readonly #opening = new Map<string, Opening>();
+  /** Connections being refused: each closes once REFUSED is out (see #refuse). */
+  readonly #refusing = new Map<DataConnection, () => void>();
   #peer: Peer | undefined;
   #egresses: readonly EgressInfo[] = [];
   #nextKey = 1;
@@ -210,13 +284,14 @@ class Run {
     options: VolunteerOptions,
     signaling: SignalingClient,
     bucket: TokenBucket,
-    slots: () => number,
+    limits: { readonly slots: () => number; readonly maxTunnels: () => number },
   ) {
     this.#volunteer = volunteer;
     this.#options = options;
     this.#signaling = signaling;
     this.#bucket = bucket;
-    this.#slots = slots;
+    this.#slots = limits.slots;
+    this.#maxTunnels = limits.maxTunnels;
   }
 
   async begin(): Promise<void> {
@@ -254,6 +329,7 @@ class Run {
       early.connection.close();
     }
     this.#early.clear();
+    for (const finish of [...this.#refusing.values()]) finish();
     const relays = [...this.#consumers.values()].flatMap((c) => [...c.relays]);
     for (const relay of relays) relay.close();
     await Promise.all(relays.map((relay) => relay.ended));
@@ -265,6 +341,8 @@ class Run {
   get #busy(): number {
     let busy = this.#expected.size;
     for (const consumer of this.#consumers.values()) busy += consumer.relays.size > 0 ? 1 : 0;
+    // A consumer whose first connection is still opening holds its slot too.
+    for (const peer of this.#opening.keys()) busy += this.#consumers.has(peer) ? 0 : 1;
     return busy;
   }
 
@@ -329,15 +407,17 @@ class Run {
   }
 
   #accept(connection: DataConnection, received: readonly unknown[] = []): void {
-    const expected = this.#expected.get(connection.peer);
-    const known = this.#consumers.get(connection.peer);
-    if (expected === undefined && known === undefined) {
+    const peerId = connection.peer;
+    const expected = this.#expected.get(peerId);
+    const known = this.#consumers.get(peerId);
+    const opening = this.#opening.get(peerId);
+    if (expected === undefined && known === undefined && opening === undefined) {
       // Only consumers the signaling server matched us with may connect. The consumer's
       // offer travels over the PeerJS socket and our poll's answer over HTTP, so the offer
       // can arrive first: hold it briefly (a bounded few) for the answer to catch up, and
       // keep what it sends meanwhile (a few messages at most, or it is refused).
-      if (this.#early.size >= MAX_EARLY || this.#early.has(connection.peer)) {
-        connection.close();
+      if (this.#early.size >= MAX_EARLY || this.#early.has(peerId)) {
+        this.#refuse(connection, 'busy');
         return;
       }
       const buffered: unknown[] = [];
@@ -346,15 +426,15 @@ class Run {
         if (buffered.length > MAX_EARLY_MESSAGES) drop();
       };
       const drop = (): void => {
-        const early = this.#early.get(connection.peer);
+        const early = this.#early.get(peerId);
         if (early?.connection !== connection) return;
         clearTimeout(early.timer);
-        this.#early.delete(connection.peer);
+        this.#early.delete(peerId);
         connection.off('data', record);
         connection.close();
       };
       connection.on('data', record);
-      this.#early.set(connection.peer, {
+      this.#early.set(peerId, {
         connection,
         timer: setTimeout(drop, EARLY_WAIT_MS),
         received: buffered,
@@ -364,9 +444,42 @@ class Run {
     }
     if (expected) {
       clearTimeout(expected.timer);
-      this.#expected.delete(connection.peer);
+      this.#expected.delete(peerId);
     }
+    // A consumer needs one tunnel through us; a few more cover tunnels it gave up on that we
+    // have not seen close yet. Without a cap, one consumer could open tunnels until the
+    // egress's per-address limit on our address shuts out every other consumer.
+    const tunnels = (known?.relays.size ?? 0) + (opening?.count ?? 0);
+    if (tunnels >= this.#maxTunnels()) {
+      this.#refuse(connection, 'too-many-tunnels', received.length > 0);
+      return;
+    }
+    const slot: Opening = opening ?? {
+      country: expected?.country ?? known?.country ?? '??',
+      count: 0,
+    };
+    slot.count++;
+    this.#opening.set(peerId, slot);
+    let settled = false;
+    /** Gives the connection's place among those opening back; false if already done. */
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(openTimer);
+      connection.off('open', begin);
+      connection.off('close', giveUp);
+      connection.off('error', giveUp);
+      slot.count--;
+      if (slot.count === 0 && this.#opening.get(peerId) === slot) this.#opening.delete(peerId);
+      return true;
+    };
+    const giveUp = (): void => {
+      if (!settle()) return;
+      connection.close();
+      this.#wake?.();
+    };
     const begin = (): void => {
+      if (!settle()) return;
       if (this.#abort.signal.aborted) return connection.close();
       const channel: RelayChannel = connection.dataChannel;
       const relay = new Relay({
@@ -381,13 +494,13 @@ class Run {
           this.#window += up + down;
         },
       });
-      const entry = this.#consumers.get(connection.peer) ?? {
+      const entry = this.#consumers.get(peerId) ?? {
         key: `p${this.#nextKey++}`,
-        country: expected?.country ?? known?.country ?? '??',
+        country: slot.country,
         relays: new Set<Relay>(),
       };
       if (entry.relays.size === 0) {
-        this.#consumers.set(connection.peer, entry);
+        this.#consumers.set(peerId, entry);
         this.#volunteer.report('connection', {
           peer: entry.key,
           country: entry.country,
@@ -396,10 +509,15 @@ class Run {
       }
       entry.relays.add(relay);
       void relay.ended.then((reason) => {
-        connection.close();
+        if (relay.refusal === undefined) {
+          connection.close();
+        } else {
+          this.#volunteer.countRefusal(relay.refusal);
+          this.#closeAfterRefusal(connection);
+        }
         entry.relays.delete(relay);
-        if (entry.relays.size === 0 && this.#consumers.get(connection.peer) === entry) {
-          this.#consumers.delete(connection.peer);
+        if (entry.relays.size === 0 && this.#consumers.get(peerId) === entry) {
+          this.#consumers.delete(peerId);
           this.#volunteer.report('connection', {
             peer: entry.key,
             country: entry.country,
@@ -410,8 +528,89 @@ class Run {
         }
       });
     };
-    if (connection.open) begin();
-    else connection.once('open', begin);
+    // PeerJS says `close` only for a connection that was open, and not every failed
+    // negotiation reaches it as `error` (node-datachannel: a failed DTLS handshake), so the
+    // peer connection's own state counts too; one that simply never opens is given up after
+    // a while. Until then it counts against the consumer's cap.
+    const openTimer = setTimeout(giveUp, OPEN_TIMEOUT_MS);
+    if (connection.open) {
+      begin();
+    } else {
+      connection.once('open', begin);
+      connection.once('close', giveUp);
+      connection.once('error', giveUp);
+      watchFailure(connection, giveUp);
+    }
+  }
+
+  /**
+   * Refuses a data connection and tells the consumer why with REFUSED, in answer to its first
+   * message (its HELLO), as the relay's own refusals are: by then the consumer's channel is
+   * open and listening, so the message cannot arrive before the consumer is ready for it. A
+   * connection is held for that a bounded time, and only a bounded few at once; past either
+   * bound it is closed without a word. `spoke` says the consumer has sent something already.
+   */
+  #refuse(connection: DataConnection, reason: TunnelRefusalReason, spoke = false): void {
+    this.#volunteer.countRefusal(reason);
+    if (this.#refusing.size >= MAX_REFUSING || this.#abort.signal.aborted) {
+      connection.close();
+      return;
+    }
+    const stopWaiting = (): void => {
+      this.#refusing.delete(connection);
+      clearTimeout(timer);
+      connection.off('open', listen);
+      connection.off('data', speak);
+      connection.off('error', drop);
+    };
+    const speak = (): void => {
+      stopWaiting();
+      try {
+        const channel: RelayChannel = connection.dataChannel;
+        channel.send(encodeRefused(reason));
+      } catch {
+        connection.close();
+        return;
+      }
+      this.#closeAfterRefusal(connection);
+    };
+    const listen = (): void => void connection.once('data', speak);
+    const drop = (): void => {
+      stopWaiting();
+      connection.close();
+    };
+    const timer = setTimeout(drop, REFUSAL_WAIT_MS);
+    this.#refusing.set(connection, drop);
+    connection.once('error', drop);
+    if (!connection.open) {
+      connection.once('open', listen);
+      watchFailure(connection, drop);
+    } else if (spoke) {
+      speak();
+    } else {
+      listen();
+    }
+  }
+
+  /**
+   * Closes a connection after REFUSED went out on it. Closing at once could overtake the
+   * message, so the consumer gets a moment to read it and close its end (ours then closes
+   * too); one that does not is closed after that moment.
+   */
+  #closeAfterRefusal(connection: DataConnection): void {
+    if (this.#refusing.size >= MAX_REFUSING || this.#abort.signal.aborted) {
+      connection.close();
+      return;
+    }
+    const done = (): void => {
+      if (!this.#refusing.delete(connection)) return;
+      clearTimeout(timer);
+      connection.off('close', done);
+      connection.close();
+    };
+    const timer = setTimeout(done, REFUSAL_LINGER_MS);
+    this.#refusing.set(connection, done);
+    connection.once('close', done);
   }
 
   #measure(): void {
@@ -419,6 +618,29 @@ class Run {
     this.#volunteer.report('bytes', { up: this.#up, down: this.#down });
     this.#window = 0;
   }
+}
+
+/** Calls `failed` once if the connection's peer connection fails or closes before it opens. */
+function watchFailure(connection: DataConnection, failed: () => void): void {
+  const pc = connection.peerConnection as RTCPeerConnection | null | undefined;
+  if (pc === null || pc === undefined) return;
+  const check = (): void => {
+    if (connection.open) return pc.removeEventListener('connectionstatechange', check);
+    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+      pc.removeEventListener('connectionstatechange', check);
+      failed();
+    }
+  };
+  pc.addEventListener('connectionstatechange', check);
+}
+
+function checkMaxTunnels(max: number): number {
+  if (!Number.isInteger(max) || max < 1 || max > MAX_TUNNELS_PER_CONSUMER) {
+    throw new RangeError(
+      `maxTunnelsPerConsumer: expected an integer in 1..${MAX_TUNNELS_PER_CONSUMER}, got ${max}`,
+    );
+  }
+  return max;
 }
 
 function checkSlots(slots: number): number {

@@ -25,6 +25,7 @@ export type NoiseErrorCode =
 
 export type TunnelErrorCode =
   | 'ERR_TUNNEL_HELLO'
+  | 'ERR_TUNNEL_REFUSAL'
   | 'ERR_TUNNEL_VERSION'
   | 'ERR_TUNNEL_MESSAGE_KIND'
   | 'ERR_TUNNEL_TRUNCATED'
@@ -75,7 +76,7 @@ export class NoiseError extends ProtocolError {
   }
 }
 
-/** A tunnel message (HELLO, handshake or sealed frame) was rejected. */
+/** A tunnel message (HELLO, REFUSED, handshake or sealed frame) was rejected. */
 export class TunnelError extends ProtocolError {
   override name = 'TunnelError';
   declare readonly code: TunnelErrorCode;

@@ -1,8 +1,9 @@
 /**
  * The messages of a tunnel (consumer ⇄ volunteer ⇄ egress). Each is one
  * data-channel message and, past the volunteer, one WebSocket message. The
- * first byte says what it is, so the volunteer can check the HELLO and the
- * egress can refuse anything out of place without decrypting.
+ * first byte says what it is, so the volunteer can check the HELLO, the
+ * consumer can tell the volunteer's own REFUSED from the egress's answer, and
+ * the egress can refuse anything out of place without decrypting.
  */
 import { TunnelError } from './errors.ts';
 import { MAX_TUNNEL_MESSAGE_BYTES } from './limits.ts';
@@ -15,6 +16,7 @@ export const TUNNEL_MESSAGE_KINDS = {
   'handshake-init': 0x02,
   'handshake-response': 0x03,
   frame: 0x04,
+  refused: 0x05,
 } as const;
 
 export type TunnelMessageKind = keyof typeof TUNNEL_MESSAGE_KINDS;

@@ -52,6 +52,23 @@ describe('StatusLine', () => {
   });
 });
 
+describe('StatusLine, quiet', () => {
+  it.each([false, true])(
+    'never writes the status, but still writes log lines (terminal: %s)',
+    async (tty) => {
+      vi.useFakeTimers();
+      const { stream, written } = fakeStream(tty);
+      const line = new StatusLine({ n: 0 }, (s) => `n ${s.n}`, { stream, quiet: true });
+      line.update({ n: 1 });
+      vi.advanceTimersByTime(5_000);
+      line.log('{"event":"error"}');
+      line.close();
+      await Promise.resolve();
+      expect(written()).toBe('{"event":"error"}\n');
+    },
+  );
+});
+
 describe('formatBytes', () => {
   it.each([
     [0, '0 B'],

@@ -5,8 +5,9 @@ import { keyPairFromSecret } from '../noise/crypto-suite.ts';
 import { TunnelInitiator, TunnelResponder } from '../tunnel-handshake.ts';
 import { decodeHello, encodeHello } from '../tunnel-hello.ts';
 import { tunnelMessageKind } from '../tunnel-message.ts';
+import { decodeRefused, encodeRefused, TUNNEL_REFUSAL_REASON_NAMES } from '../tunnel-refused.ts';
 import type { TunnelSession } from '../tunnel-session.ts';
-import { fuzz, mutate, randomBytes, randomInt } from './fuzz-helpers.ts';
+import { fuzz, mutate, pick, randomBytes, randomInt } from './fuzz-helpers.ts';
 
 const RUNS = 100_000;
 const egressKey = keyPairFromSecret(new Uint8Array(32).fill(9));
@@ -32,6 +33,33 @@ describe('tunnel decoders under fuzzing', () => {
       decode: (input) => {
         tunnelMessageKind(input);
         return decodeHello(input);
+      },
+      allowed: isProtocolError,
+    });
+    expect(result.rejected).toBeGreaterThan(0);
+    expect(result.accepted).toBeGreaterThan(0);
+  });
+
+  it('REFUSED: 100,000 random and mutated inputs, only typed errors', () => {
+    const valid = TUNNEL_REFUSAL_REASON_NAMES.map((reason) => encodeRefused(reason));
+    const result = fuzz({
+      seed: 0x7ef05ed,
+      runs: RUNS,
+      input: (rand, run) => {
+        if (run % 2 === 1) return mutate(rand, pick(rand, valid));
+        // Random bytes, most of them with the REFUSED kind so the decoder gets past it.
+        const junk = randomBytes(rand, 8);
+        if (junk.length > 0 && run % 4 === 0) junk[0] = 0x05;
+        return junk;
+      },
+      decode: (input) => {
+        tunnelMessageKind(input);
+        const decoded = decodeRefused(input);
+        // Whatever decodes is exactly one of the encodings.
+        if (!valid.some((v) => bytesToHex(v) === bytesToHex(input))) {
+          throw new Error(`decoded a REFUSED that no reason encodes to: ${bytesToHex(input)}`);
+        }
+        return decoded;
       },
       allowed: isProtocolError,
     });

@@ -11,6 +11,12 @@ import {
   TunnelResponder,
 } from '../tunnel-handshake.ts';
 import { decodeHello, encodeHello, isValidEgressId } from '../tunnel-hello.ts';
+import {
+  decodeRefused,
+  encodeRefused,
+  TUNNEL_REFUSAL_REASON_NAMES,
+  type TunnelRefusalReason,
+} from '../tunnel-refused.ts';
 import { tunnelMessageKind } from '../tunnel-message.ts';
 import { encodeWispPacket } from '../wisp-codec.ts';
 import { FRAME_OVERHEAD_BYTES, MAX_FRAME_PACKET_BYTES, TunnelSession } from '../tunnel-session.ts';
@@ -75,6 +81,72 @@ describe('HELLO', () => {
       () => decodeHello(new Uint8Array(MAX_TUNNEL_MESSAGE_BYTES + 1).fill(1)),
       'ERR_TUNNEL_TOO_LARGE',
     );
+  });
+});
+
+describe('REFUSED', () => {
+  // The table in docs/protocol.md §1.7.
+  const vectors: ReadonlyArray<readonly [TunnelRefusalReason, string]> = [
+    ['too-many-tunnels', '0501'],
+    ['busy', '0502'],
+    ['bad-hello', '0503'],
+    ['unknown-egress', '0504'],
+    ['egress-unreachable', '0505'],
+  ];
+
+  it('has the documented layout for every reason', () => {
+    expect(vectors.map(([reason]) => reason)).toEqual(TUNNEL_REFUSAL_REASON_NAMES);
+    for (const [reason, hex] of vectors) {
+      expect(bytesToHex(encodeRefused(reason))).toBe(hex);
+      expect(decodeRefused(hexToBytes(hex))).toEqual({ reason });
+      expect(tunnelMessageKind(hexToBytes(hex))).toBe('refused');
+    }
+  });
+
+  it('round-trips every reason (property)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...TUNNEL_REFUSAL_REASON_NAMES), (reason) => {
+        const message = encodeRefused(reason);
+        expect(message.length).toBe(2);
+        expect(decodeRefused(message).reason).toBe(reason);
+      }),
+    );
+  });
+
+  it('decodes exactly the two-byte messages with a known reason (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 8 }), (tail) => {
+        const message = Uint8Array.of(0x05, ...tail);
+        const known = tail.length === 1 && (tail[0] ?? 0) >= 1 && (tail[0] ?? 0) <= 5;
+        if (known) expect(decodeRefused(message).reason).toBe(vectors[(tail[0] ?? 1) - 1]?.[0]);
+        else expect(() => decodeRefused(message)).toThrow(TunnelError);
+      }),
+    );
+  });
+
+  it('refuses other kinds, truncation, trailing bytes and unknown reasons', () => {
+    expectCode(() => decodeRefused(new Uint8Array(0)), 'ERR_TUNNEL_TRUNCATED');
+    expectCode(() => decodeRefused(hexToBytes('05')), 'ERR_TUNNEL_TRUNCATED');
+    expectCode(() => decodeRefused(hexToBytes('050100')), 'ERR_TUNNEL_REFUSAL');
+    expectCode(() => decodeRefused(hexToBytes('0500')), 'ERR_TUNNEL_REFUSAL');
+    expectCode(() => decodeRefused(hexToBytes('0506')), 'ERR_TUNNEL_REFUSAL');
+    expectCode(() => decodeRefused(hexToBytes('05ff')), 'ERR_TUNNEL_REFUSAL');
+    expectCode(() => decodeRefused(hexToBytes('0401')), 'ERR_TUNNEL_MESSAGE_KIND');
+    expectCode(() => decodeRefused(hexToBytes('0101')), 'ERR_TUNNEL_MESSAGE_KIND');
+    expectCode(
+      () => decodeRefused(new Uint8Array(MAX_TUNNEL_MESSAGE_BYTES + 1).fill(5)),
+      'ERR_TUNNEL_TOO_LARGE',
+    );
+  });
+
+  it('cannot be encoded with a reason outside the set', () => {
+    expect(() => encodeRefused('tired' as TunnelRefusalReason)).toThrow(RangeError);
+    expect(() => encodeRefused(1 as unknown as TunnelRefusalReason)).toThrow(TypeError);
+  });
+
+  it('is not a frame: a session refuses it', () => {
+    const { consumer } = connect();
+    expectCode(() => consumer.open(encodeRefused('busy')), 'ERR_TUNNEL_MESSAGE_KIND');
   });
 });
 

@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startEgressServer, type EgressServer } from '../../egress/server.ts';
 import { Consumer } from '../../mesh/consumer.ts';
-import { StreamClosedError } from '../../mesh/errors.ts';
-import { Volunteer } from '../../mesh/volunteer.ts';
+import { MeshError, StreamClosedError, TunnelRefusedError } from '../../mesh/errors.ts';
+import { Volunteer, type VolunteerOptions } from '../../mesh/volunteer.ts';
 import { bytesToBase64url } from '../../protocol/bytes.ts';
 import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
 import { createLogger } from '../../signaling/logger.ts';
@@ -85,13 +85,14 @@ afterAll(async () => {
   echo.close();
 });
 
-async function volunteer(): Promise<Volunteer> {
+async function volunteer(options: Partial<VolunteerOptions> = {}): Promise<Volunteer> {
   const v = new Volunteer({
     signaling: signaling.url,
     kind: 'node',
     nat: 'unrestricted',
     iceServers: [],
     slots: 4,
+    ...options,
   });
   running.push(v);
   await v.start();
@@ -183,5 +184,41 @@ describe('consumer → volunteer → egress → origin (Node)', () => {
     expect((await response.arrayBuffer()).byteLength).toBe(1000);
     await c.stop();
     await b.stop();
+  });
+
+  it('a volunteer that cannot reach the egress refuses with a reason; the consumer tries another', async () => {
+    // A port with nobody listening: the volunteer's WebSocket to the egress fails to open.
+    const closed = createTcpServer();
+    const closedPort = await listen(closed);
+    closed.close();
+    const broken = await volunteer({
+      openSocket: (url) => new WebSocket(url.replace(`:${egress.port}/`, `:${closedPort}/`)),
+    });
+    const refusals: string[] = [];
+    broken.on('refused', ({ reason }) => refusals.push(reason));
+    const c = await consumer(1);
+    const errors: Error[] = [];
+    c.on('error', ({ error }) => errors.push(error));
+    await waitFor(() => errors.some((e) => e instanceof TunnelRefusedError), 'a refusal');
+    const refused = errors.find((e) => e instanceof TunnelRefusedError);
+    expect(refused).toMatchObject({ code: 'ERR_TUNNEL_REFUSED', reason: 'egress-unreachable' });
+    expect(refused).toBeInstanceOf(MeshError);
+    expect(refusals).toContain('egress-unreachable');
+    expect(broken.refusals['egress-unreachable']).toBeGreaterThan(0);
+    expect(c.status.volunteers).toBe(0);
+    expect(c.status.problem).toContain('egress-unreachable');
+    // Like any failed volunteer: the consumer keeps asking and gets a tunnel through another.
+    await volunteer();
+    await waitFor(
+      () => c.status.volunteers === 1,
+      'a tunnel through the working volunteer',
+      30_000,
+    );
+    const response = await c.fetch(
+      new Request(`http://127.0.0.1:${originPort}/?size=1000`),
+      10_000,
+    );
+    expect((await response.arrayBuffer()).byteLength).toBe(1000);
+    await c.stop();
   });
 });

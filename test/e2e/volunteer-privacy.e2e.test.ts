@@ -12,6 +12,7 @@ import type { RelaySocket } from '../../mesh/relay.ts';
 import { randomToken, SignalingClient } from '../../mesh/signaling-client.ts';
 import { Volunteer } from '../../mesh/volunteer.ts';
 import { encodeHello } from '../../protocol/tunnel-hello.ts';
+import { decodeRefused, type TunnelRefusalReason } from '../../protocol/tunnel-refused.ts';
 import {
   curl,
   startOrigins,
@@ -152,27 +153,39 @@ describe('bad input from a consumer', () => {
     });
   }
 
-  it.each([
-    ['garbage instead of HELLO', Uint8Array.of(0xff, 0x00, 0x13, 0x37, 0x42)],
-    ['a HELLO naming an egress not in the list', encodeHello('not-in-the-list')],
-  ])('%s: that consumer is disconnected, the others keep being served', async (_what, bytes) => {
-    const opened = connections.length;
-    const rogue = await rogueConnection();
-    const gone = closed(rogue.connection);
-    rogue.connection.dataChannel.send(bytes);
-    expect(await gone).toBe(true);
-    // The volunteer reported the rogue consumer open and then closed…
-    for (let i = 0; i < 100 && !connections.slice(opened).some((e) => !e.open); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const events = connections.slice(opened);
-    expect(events.filter((e) => e.open).length).toBe(1);
-    expect(events.filter((e) => !e.open).length).toBe(1);
-    rogue.close();
-    // …is still on, and still carries the real consumer's traffic.
-    expect(volunteer.state).toBe('on');
-    const result = await curl('http', proxy, `http://127.0.0.1:${origins.httpPort}/bytes/65536`);
-    expect(result.code).toBe(0);
-    expect(result.size).toBe(65536);
-  });
+  it.each<[string, Uint8Array<ArrayBuffer>, TunnelRefusalReason]>([
+    ['garbage instead of HELLO', Uint8Array.of(0xff, 0x00, 0x13, 0x37, 0x42), 'bad-hello'],
+    ['a HELLO naming an egress not in the list', encodeHello('not-in-the-list'), 'unknown-egress'],
+  ])(
+    '%s: that consumer is told why and disconnected, the others keep being served',
+    async (_what, bytes, reason) => {
+      const opened = connections.length;
+      const refusalsBefore = volunteer.refusals[reason];
+      const rogue = await rogueConnection();
+      const received: Uint8Array[] = [];
+      rogue.connection.on('data', (data) => {
+        if (data instanceof ArrayBuffer) received.push(new Uint8Array(data));
+      });
+      const gone = closed(rogue.connection);
+      rogue.connection.dataChannel.send(bytes);
+      expect(await gone).toBe(true);
+      // Its only message from the volunteer was REFUSED with the reason, counted there too.
+      expect(received).toHaveLength(1);
+      expect(decodeRefused(received[0] ?? new Uint8Array(0))).toEqual({ reason });
+      expect(volunteer.refusals[reason]).toBe(refusalsBefore + 1);
+      // The volunteer reported the rogue consumer open and then closed…
+      for (let i = 0; i < 100 && !connections.slice(opened).some((e) => !e.open); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const events = connections.slice(opened);
+      expect(events.filter((e) => e.open).length).toBe(1);
+      expect(events.filter((e) => !e.open).length).toBe(1);
+      rogue.close();
+      // …is still on, and still carries the real consumer's traffic.
+      expect(volunteer.state).toBe('on');
+      const result = await curl('http', proxy, `http://127.0.0.1:${origins.httpPort}/bytes/65536`);
+      expect(result.code).toBe(0);
+      expect(result.size).toBe(65536);
+    },
+  );
 });
