@@ -6,6 +6,7 @@ import { Counter, Registry } from 'prom-client';
 import { isLogLevel as isEgressLogLevel } from '../egress/log.ts';
 import { createEgressService, type EgressService } from '../egress/service.ts';
 import { bytesToBase64url } from '../protocol/bytes.ts';
+import { isSitesTemplate, SITES_CONFIG } from '../protocol/site-origins.ts';
 import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import { SignalingError } from '../signaling/errors.ts';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
@@ -16,8 +17,11 @@ import { errorText, flagHelp, parseFlags, urlHost, type Flag } from './flags.ts'
 import { untilSignal } from './signals.ts';
 import { SIGNALING_FLAGS, signalingOptions } from './signaling-options.ts';
 import { createStaticSite, type StaticSite } from './static-site.ts';
+import { serveHub, serveSitesConfig } from './hub-page.ts';
+import { createSiteHosts, loopbackHubs, type SiteHosts } from './site-hosts.ts';
 
 const SIGNAL_PATH = '/signal/';
+const HUB_PATH = '/browse/';
 /** dist/site next to dist/cli, wherever the command is run from. */
 const DEFAULT_SITE = fileURLToPath(new URL('../site/', import.meta.url));
 
@@ -37,6 +41,12 @@ const FLAGS: readonly Flag[] = [
     help: 'the ws:// or wss:// URL volunteers reach this server at, for the egress list (ws://HOST:PORT/)',
   },
   { name: 'site', type: 'string', arg: 'DIR', help: 'the built site to serve (dist/site)' },
+  {
+    name: 'sites-origin',
+    type: 'string',
+    arg: 'TEMPLATE',
+    help: 'where /browse/ shows proxied sites, one origin each: e.g. https://{label}.sites.example.org (needs a wildcard DNS record and certificate); default http://{label}.localhost:PORT when listening on loopback, otherwise none and /browse/ refuses to open pages',
+  },
   ...SIGNALING_FLAGS,
   ...EGRESS_FLAGS,
   {
@@ -52,6 +62,8 @@ interface Services {
   readonly egress: EgressService;
   readonly metrics: Registry;
   readonly site: StaticSite | undefined;
+  /** The site origins of /browse/; undefined when there is no sites origin. */
+  readonly sites: SiteHosts | undefined;
 }
 
 function escapeHtml(text: string): string {
@@ -137,6 +149,13 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
     const signalingSettings = signalingOptions(flags, { allowSameIp: true, ignoreNat: true });
     const publicUrl = flags.text('public-url');
     const siteDir = flags.text('site') ?? DEFAULT_SITE;
+    const sitesTemplate = flags.text('sites-origin');
+    if (sitesTemplate !== undefined && !isSitesTemplate(sitesTemplate)) {
+      throw new CliError(
+        '--sites-origin must look like https://{label}.sites.example.org (a scheme, {label} as the first label of the host, an optional port, nothing else)',
+        2,
+      );
+    }
     const keyFile = join(dataDir, 'egress-key.json');
     const { key, created } = await loadOrCreateKey(keyFile);
     if (created) console.error(`created ${keyFile}`);
@@ -159,8 +178,13 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
           res.writeHead(503, { 'retry-after': '1' }).end();
           return;
         }
+        if (ready.sites?.matches(req)) return ready.sites.handle(req, res, url);
         const path = url.pathname;
         if (path === '/metrics') return serveMetrics(ready.metrics, req, res);
+        if (path === SITES_CONFIG) return serveSitesConfig(ready.sites, req, res);
+        if (path === HUB_PATH || path === `${HUB_PATH}index.html`) {
+          if (await serveHub(siteDir, ready.sites, req, res)) return;
+        }
         if (ready.signaling.handleRequest(req, res, url)) return;
         if (ready.egress.handleRequest(req, res, url)) return;
         if (ready.site !== undefined && (await ready.site.handle(req, res, url))) return;
@@ -176,6 +200,10 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
       },
       upgrade(req, socket, head, url) {
         const ready = services;
+        if (ready?.sites?.matches(req)) {
+          socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
         if (ready?.signaling.handleUpgrade(req, socket, head, url)) return;
         if (ready?.egress.handleUpgrade(req, socket, head, url)) return;
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -225,11 +253,21 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
     }
     await signaling.ready;
     const siteBuilt = existsSync(join(siteDir, 'index.html'));
+    const template =
+      sitesTemplate ??
+      (loopbackHubs(host, boundPort).length > 0
+        ? `http://{label}.localhost:${boundPort}`
+        : undefined);
+    const hubs = [
+      ...loopbackHubs(host, boundPort),
+      ...(publicUrl === undefined ? [] : [new URL(publicUrl.replace(/^ws/, 'http')).origin]),
+    ];
     services = {
       signaling,
       egress,
       metrics: Registry.merge([signaling.metrics, egress.metrics, ownMetrics]),
       site: siteBuilt ? createStaticSite(siteDir) : undefined,
+      sites: template === undefined ? undefined : createSiteHosts({ template, hubs, siteDir }),
     };
 
     // Listen for Ctrl-C before saying we listen: a caller may signal as soon as it reads that.

@@ -5,6 +5,8 @@
  * (port-stream.ts). Both sides check what they receive.
  */
 
+import { sitesSource, type SitesConfig } from '../protocol/site-origins.ts';
+
 export const HUB_PATH = '/browse/';
 
 export interface WireRequest {
@@ -96,16 +98,23 @@ export function asWireHead(value: unknown): WireHead | undefined {
 }
 
 /**
- * The policy every proxied response carries: only this site's origin, blob: and data:.
- * Inline scripts and styles are the proxied site's own (its markup came through the
- * hub), so they stay allowed; what the policy stops is any URL the rewriter missed.
+ * The policy every proxied response carries (and the site origins' own pages). A page may
+ * load from its own origin (its service worker, which sends everything to the hub), blob:
+ * and data:; it may frame, and post forms to, other site origins (their workers, likewise);
+ * and only the hub or site origins may frame it. Inline scripts and styles are the proxied
+ * site's own (its markup came through the hub), so they stay allowed; what the policy stops
+ * is any URL that would reach the network directly.
  */
-export const PROXY_CSP = [
-  "default-src 'self' blob: data: 'unsafe-inline' 'unsafe-eval'",
-  "connect-src 'self' blob: data:",
-  "form-action 'self'",
-  "frame-src 'self' blob: data:",
-  "worker-src 'self' blob:",
-  "base-uri 'self'",
-  "object-src 'none'",
-].join('; ');
+export function siteCsp(hub: string, config: SitesConfig): string {
+  const sites = sitesSource(config);
+  return [
+    "default-src 'self' blob: data: 'unsafe-inline' 'unsafe-eval'",
+    "connect-src 'self' blob: data:",
+    `form-action 'self' ${sites}`,
+    `frame-src 'self' blob: data: ${sites}`,
+    "worker-src 'self' blob:",
+    "base-uri 'self'",
+    "object-src 'none'",
+    `frame-ancestors 'self' ${hub} ${sites}`,
+  ].join('; ');
+}

@@ -1,24 +1,40 @@
 /**
- * Injected first into every proxied HTML page (as /proxy-runtime.js): keeps what the
- * page's own scripts do under the proxy prefix. The HTML rewriter handles the markup;
- * this handles URLs made at run time: fetch, XMLHttpRequest, sendBeacon, EventSource,
- * element attributes set from scripts, history, window.open, form submission and
- * location changes (through the Navigation API where the browser has it). WebRTC is
- * disabled: a peer connection would go around the proxy. Whatever slips past still
- * meets the service worker's CSP, which allows only this site's origin.
+ * Injected first into every proxied HTML page (`/~bu/runtime.js` on its site origin, with
+ * `data-proxied` and `data-hub` set by the hub): keeps what the page's own scripts do on the
+ * site origin. The HTML rewriter handles the markup; this handles URLs made at run time
+ * (fetch, XMLHttpRequest, sendBeacon, EventSource, attributes set from scripts, history,
+ * location changes), gives the page its cookies as a browser would (document.cookie without
+ * the HttpOnly ones, writes sent to the hub's jar), opens new windows as new Browse tabs, tells
+ * the hub where the page is, and passes the hub a port when the origin's service worker asks.
+ *
+ * It is a convenience, not a wall: a page can undo all of it. The walls are the browser's:
+ * the page lives in an origin of its own, and the policy on every response lets it reach only
+ * its own origin and other site origins, never the network.
  */
-import { decodeProxyPath, isProxyPath, proxyUrlFor } from './proxy-url.ts';
+import { proxyUrlFor, realUrlFor, type SiteScope } from './proxy-url.ts';
 
-const site = location.origin;
-const here = decodeProxyPath(location.href, site);
+const script = document.currentScript;
+const scope: SiteScope = {
+  site: location.origin,
+  proxied: script?.getAttribute('data-proxied') ?? '',
+};
+const hub = script?.getAttribute('data-hub') ?? '';
+let cookies = script?.getAttribute('data-cookies') ?? '';
+const here = realUrlFor(location.href, scope);
 
-/** The page's real base URL (the rewriter put a proxied `<base>` in if it had one). */
+/** The page's real base URL (the rewriter put a site-origin `<base>` in if it had one). */
 function realBase(): URL {
-  return decodeProxyPath(document.baseURI, site) ?? here ?? new URL(location.href);
+  return realUrlFor(document.baseURI, scope) ?? here ?? new URL(location.href);
 }
 
 function proxied(url: string | URL): string {
-  return proxyUrlFor(String(url), realBase(), site);
+  return proxyUrlFor(String(url), realBase(), scope);
+}
+
+function toHub(message: Record<string, unknown>, transfer: Transferable[] = []): void {
+  if (hub !== '' && window.top !== null && window.top !== window) {
+    window.top.postMessage(message, hub, transfer);
+  }
 }
 
 function blocked(name: string): () => never {
@@ -30,7 +46,51 @@ function blocked(name: string): () => never {
   };
 }
 
+const WEBRTC = ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel'];
+
+/** Takes WebRTC away from a window of this origin (the page's, or a frame's it made). */
+function disarm(target: Window): void {
+  for (const name of WEBRTC) {
+    try {
+      Object.defineProperty(target, name, {
+        value: blocked(name),
+        configurable: false,
+        writable: false,
+      });
+    } catch {
+      /* already disarmed, or not ours */
+    }
+  }
+}
+
 function install(): void {
+  disarm(window);
+  // Frames a script makes (about:blank, srcdoc) share this origin and would bring their own
+  // WebRTC; disarm each as soon as a script can reach it.
+  const contentWindow = Object.getOwnPropertyDescriptor(
+    HTMLIFrameElement.prototype,
+    'contentWindow',
+  );
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
+  const getWindow = contentWindow?.get;
+  if (contentWindow && getWindow) {
+    Object.defineProperty(HTMLIFrameElement.prototype, 'contentWindow', {
+      ...contentWindow,
+      get(this: HTMLIFrameElement) {
+        const inner = getWindow.call(this) as Window | null;
+        if (inner !== null) disarm(inner);
+        return inner;
+      },
+    });
+  }
+  new MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        if (node instanceof HTMLIFrameElement) void node.contentWindow;
+      }
+    }
+  }).observe(document, { childList: true, subtree: true });
+
   const nativeFetch = window.fetch.bind(window);
   window.fetch = (input: RequestInfo | URL, init?: RequestInit) =>
     input instanceof Request
@@ -60,14 +120,6 @@ function install(): void {
     }
   };
 
-  for (const name of ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel']) {
-    Object.defineProperty(window, name, {
-      value: blocked(name),
-      configurable: false,
-      writable: false,
-    });
-  }
-
   for (const method of ['pushState', 'replaceState'] as const) {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
     const native = history[method];
@@ -82,10 +134,27 @@ function install(): void {
     };
   }
 
+  // New windows open as new Browse tabs (the frame may not open windows of its own).
   window.open = (url?: string | URL) => {
-    if (url !== undefined && String(url) !== '') location.assign(proxied(url));
+    const target = url === undefined || String(url) === '' ? undefined : realTarget(url);
+    if (target) toHub({ type: 'bu-open', url: target.href });
     return null;
   };
+  document.addEventListener(
+    'click',
+    (event) => {
+      const link =
+        event.target instanceof Element ? event.target.closest('a[href], area[href]') : null;
+      if (!(link instanceof HTMLAnchorElement || link instanceof HTMLAreaElement)) return;
+      const target = link.target.toLowerCase();
+      if (target === '' || target === '_self' || target === '_parent' || target === '_top') return;
+      const real = realTarget(link.href);
+      if (!real) return;
+      event.preventDefault();
+      toHub({ type: 'bu-open', url: real.href });
+    },
+    true,
+  );
 
   // Attributes and properties that load something.
   const urlAttributes = new Set(['src', 'href', 'action', 'formaction', 'poster', 'data']);
@@ -107,6 +176,7 @@ function install(): void {
     [HTMLMediaElement, 'src'],
     [HTMLEmbedElement, 'src'],
     [HTMLLinkElement, 'href'],
+    [HTMLAnchorElement, 'href'],
     [HTMLFormElement, 'action'],
   ];
   for (const [type, property] of properties) {
@@ -122,42 +192,88 @@ function install(): void {
     });
   }
 
-  document.addEventListener(
-    'submit',
-    (event) => {
-      const form = event.target;
-      if (form instanceof HTMLFormElement) {
-        const action = form.getAttribute('action') ?? '';
-        setAttribute.call(form, 'action', proxied(action === '' ? (here?.href ?? '') : action));
-      }
-    },
-    true,
-  );
-
-  // Location changes: location.href = …, location.assign(), links the rewriter missed.
+  // Location changes to other sites: location.href = …, location.assign(), links the
+  // rewriter missed. The site's worker sends a navigation to another origin on to that
+  // origin; here it only needs the right address on this one.
   const navigation = (window as { navigation?: EventTarget }).navigation;
   navigation?.addEventListener('navigate', (event) => {
     if (!(event instanceof Event) || !('destination' in event)) return;
     const destination = (event as Event & { destination: { url: string } }).destination.url;
     const url = new URL(destination);
-    if (url.origin === site && isProxyPath(url.pathname)) return;
-    if (!/^https?:$/.test(url.protocol)) return;
+    if (url.origin === scope.site || !/^https?:$/.test(url.protocol)) return;
     event.preventDefault();
-    const target =
-      url.origin === site ? new URL(url.pathname + url.search + url.hash, realBase()) : url;
-    location.assign(proxied(target));
+    location.assign(proxied(url));
+  });
+
+  installCookies();
+}
+
+/** Where a URL given to window.open or a link really goes; undefined for local schemes. */
+function realTarget(url: string | URL): URL | undefined {
+  const address = proxied(url);
+  return realUrlFor(address, scope);
+}
+
+/**
+ * document.cookie as the real site's page would see it: the hub's jar for this page, without
+ * HttpOnly cookies (the hub never sends those here). Writes go to the hub, which applies the
+ * same rules a browser would; the hub sends the new string back after every change.
+ */
+function installCookies(): void {
+  Object.defineProperty(Document.prototype, 'cookie', {
+    configurable: true,
+    get: () => cookies,
+    set: (value: unknown) => {
+      const text = String(value);
+      applyLocally(text);
+      if (here) toHub({ type: 'bu-cookie', url: here.href, value: text });
+    },
+  });
+  addEventListener('message', (event: MessageEvent<unknown>) => {
+    if (event.origin !== hub || event.source !== window.top) return;
+    const data = event.data;
+    if (typeof data !== 'object' || data === null || !('type' in data)) return;
+    if (data.type === 'bu-cookies' && 'value' in data && typeof data.value === 'string') {
+      cookies = data.value;
+    }
   });
 }
 
-/** Tells the hub where this page really is (address bar, history). */
-function announce(): void {
-  const now = decodeProxyPath(location.href, site);
-  if (now && window.parent !== window) {
-    window.parent.postMessage({ type: 'bu-location', url: now.href, title: document.title }, site);
-  }
+/** Until the hub answers, a write shows at once, as in a browser (name=value only). */
+function applyLocally(text: string): void {
+  const [pair = ''] = text.split(';');
+  const equals = pair.indexOf('=');
+  const name = (equals < 0 ? '' : pair.slice(0, equals)).trim();
+  const value = (equals < 0 ? pair : pair.slice(equals + 1)).trim();
+  const removed = /;\s*(?:max-age\s*=\s*-?0|expires\s*=\s*thu,\s*01\s+jan\s+1970)/i.test(text);
+  const kept = cookies
+    .split(/;\s*/)
+    .filter((entry) => entry !== '' && (entry.split('=')[0] ?? '').trim() !== name);
+  if (!removed) kept.push(name === '' ? value : `${name}=${value}`);
+  cookies = kept.join('; ');
 }
 
-if (here) {
+/** Tells the hub where this page really is (address bar, title). */
+function announce(): void {
+  const now = realUrlFor(location.href, scope);
+  if (now) toHub({ type: 'bu-location', url: now.href, title: document.title });
+}
+
+/** The site's worker asks for a port to the hub: pass one on, with the site it is for. */
+function relayPorts(): void {
+  navigator.serviceWorker?.addEventListener('message', (event: MessageEvent<unknown>) => {
+    const data = event.data;
+    const [port] = event.ports;
+    if (typeof data !== 'object' || data === null || !('type' in data) || port === undefined) {
+      return;
+    }
+    if (data.type === 'bu-need-port') toHub({ type: 'bu-port', origin: scope.proxied }, [port]);
+  });
+  navigator.serviceWorker?.startMessages();
+}
+
+if (here && scope.proxied !== '') {
+  relayPorts();
   install();
   addEventListener('DOMContentLoaded', announce);
   addEventListener('popstate', announce);

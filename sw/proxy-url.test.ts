@@ -1,56 +1,60 @@
 import { describe, expect, it } from 'vitest';
-import { decodeProxyPath, encodeProxyPath, isProxyPath, proxyUrlFor } from './proxy-url.ts';
+import { proxyUrlFor, realUrlFor, sitePathFor, type SiteScope } from './proxy-url.ts';
 
-const SITE = 'http://127.0.0.1:8080';
+const SCOPE: SiteScope = {
+  site: 'http://aaaaaaaaaaaaaaaaaaaaaaaaaa.localhost:8080',
+  proxied: 'https://example.com',
+};
 
-describe('proxy addresses', () => {
-  it('encodes http(s) URLs under /~/ and decodes them back', () => {
-    for (const target of [
-      'https://example.com/',
-      'http://127.0.0.1:9000/a/b?c=d&e=%20f',
-      'https://[::1]:8443/x',
-      'https://example.com/p%2Fq?x=1#frag',
-    ]) {
-      const path = encodeProxyPath(target);
-      expect(isProxyPath(path)).toBe(true);
-      const back = decodeProxyPath(path);
-      expect(back?.href.split('#')[0]).toBe(new URL(target).href.split('#')[0]);
-      expect(decodeProxyPath(SITE + path, SITE)?.href).toBe(back?.href);
+describe('site addresses', () => {
+  it('keeps the proxied origin’s own paths, and puts other origins under /~/', () => {
+    for (const [target, address] of [
+      ['https://example.com/', '/'],
+      ['https://example.com/a/b?c=d&e=%20f#h', '/a/b?c=d&e=%20f#h'],
+      ['https://example.com/~john/', '/~john/'],
+      ['https://example.com/~/x', '/~/https://example.com/~/x'],
+      ['https://example.com/~bu/x', '/~/https://example.com/~bu/x'],
+      ['http://example.com/', '/~/http://example.com/'],
+      ['https://cdn.example/x.js', '/~/https://cdn.example/x.js'],
+      ['https://[::1]:8443/x', '/~/https://[::1]:8443/x'],
+    ] as const) {
+      expect(sitePathFor(new URL(target), SCOPE)).toBe(address);
+      expect(realUrlFor(address, SCOPE)?.href).toBe(new URL(target).href);
+      expect(realUrlFor(SCOPE.site + address, SCOPE)?.href).toBe(new URL(target).href);
     }
   });
 
-  it('refuses other schemes, credentials, other origins and paths outside the prefix', () => {
-    expect(() => encodeProxyPath('ftp://example.com/')).toThrow(TypeError);
-    expect(decodeProxyPath('/~/ftp://example.com/')).toBeUndefined();
-    expect(decodeProxyPath('/~/https://user:pw@example.com/')).toBeUndefined();
-    expect(decodeProxyPath('/~/not a url')).toBeUndefined();
-    expect(decodeProxyPath('/browse/')).toBeUndefined();
-    expect(decodeProxyPath('http://evil.example/~/https://a.b/', SITE)).toBeUndefined();
+  it('refuses other schemes, credentials, other origins and the site origin’s own files', () => {
+    expect(() => sitePathFor(new URL('ftp://example.com/'), SCOPE)).toThrow(TypeError);
+    expect(realUrlFor('/~/ftp://example.com/', SCOPE)).toBeUndefined();
+    expect(realUrlFor('/~/https://user:pw@example.com/', SCOPE)).toBeUndefined();
+    expect(realUrlFor('/~/not a url', SCOPE)).toBeUndefined();
+    expect(realUrlFor('/~bu/boot', SCOPE)).toBeUndefined();
+    expect(realUrlFor('http://evil.example/~/https://a.b/', SCOPE)).toBeUndefined();
   });
 
   it('repairs a scheme whose slashes were merged', () => {
-    expect(decodeProxyPath('/~/https:/example.com/a')?.href).toBe('https://example.com/a');
+    expect(realUrlFor('/~/https:/other.example/a', SCOPE)?.href).toBe('https://other.example/a');
   });
 
   it('rewrites page URLs against the real base', () => {
     const base = 'https://example.com/dir/page.html';
-    expect(proxyUrlFor('other.html', base, SITE)).toBe('/~/https://example.com/dir/other.html');
-    expect(proxyUrlFor('/root.css', base, SITE)).toBe('/~/https://example.com/root.css');
-    expect(proxyUrlFor('//cdn.example/x.js', base, SITE)).toBe('/~/https://cdn.example/x.js');
-    expect(proxyUrlFor('http://plain.example/?q=1#h', base, SITE)).toBe(
+    expect(proxyUrlFor('other.html', base, SCOPE)).toBe('/dir/other.html');
+    expect(proxyUrlFor('/root.css', base, SCOPE)).toBe('/root.css');
+    expect(proxyUrlFor('//cdn.example/x.js', base, SCOPE)).toBe('/~/https://cdn.example/x.js');
+    expect(proxyUrlFor('http://plain.example/?q=1#h', base, SCOPE)).toBe(
       '/~/http://plain.example/?q=1#h',
     );
   });
 
-  it('keeps fragments, local schemes and already proxied URLs; blocks the rest', () => {
+  it('keeps fragments, local schemes and site-origin URLs; blocks the rest', () => {
     const base = 'https://example.com/';
-    expect(proxyUrlFor('#top', base, SITE)).toBe('#top');
-    expect(proxyUrlFor('data:text/plain,hi', base, SITE)).toBe('data:text/plain,hi');
-    expect(proxyUrlFor('javascript:void(0)', base, SITE)).toBe('javascript:void(0)');
-    expect(proxyUrlFor('/~/https://a.b/', base, SITE)).toBe('/~/https://a.b/');
-    expect(proxyUrlFor(`${SITE}/~/https://a.b/`, base, SITE)).toBe(`${SITE}/~/https://a.b/`);
-    expect(proxyUrlFor('ftp://files.example/', base, SITE)).toBe('about:blank#blocked');
-    expect(proxyUrlFor('http://[bad', base, SITE)).toBe('about:blank#blocked');
-    expect(proxyUrlFor('', base, SITE)).toBe('');
+    expect(proxyUrlFor('#top', base, SCOPE)).toBe('#top');
+    expect(proxyUrlFor('data:text/plain,hi', base, SCOPE)).toBe('data:text/plain,hi');
+    expect(proxyUrlFor('javascript:void(0)', base, SCOPE)).toBe('javascript:void(0)');
+    expect(proxyUrlFor(`${SCOPE.site}/x`, base, SCOPE)).toBe(`${SCOPE.site}/x`);
+    expect(proxyUrlFor('ftp://files.example/', base, SCOPE)).toBe('about:blank#blocked');
+    expect(proxyUrlFor('http://[bad', base, SCOPE)).toBe('about:blank#blocked');
+    expect(proxyUrlFor('', base, SCOPE)).toBe('');
   });
 });

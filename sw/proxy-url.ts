@@ -1,50 +1,67 @@
 /**
- * Addresses of proxied pages. A target URL `https://a.example/b?c` lives at
- * `/~/https://a.example/b?c` on the site's origin, readable and reversible, so a relative
- * URL in a proxied page resolves to another proxied URL without any rewriting. The
- * fragment stays in the browser, as it would on the real site.
+ * Addresses on a site origin (site-origins.ts). A page of `https://a.example` is shown at
+ * `http://<label>.localhost:8080`, and on that origin:
+ *
+ * - `/b?c` is `https://a.example/b?c`: the proxied site's own paths keep their shape, so
+ *   relative URLs need no rewriting and the page's `location.pathname` is the real one;
+ * - `/~/https://cdn.example/x` is `https://cdn.example/x`: anything of another origin (an
+ *   image, a script, a link to another site; navigating there moves to that site's origin);
+ * - `/~bu/…` is ours (the boot page, the service worker, the runtime). A proxied path that
+ *   happens to start with `/~/` or `/~bu/` is written in the second form, so nothing is
+ *   ambiguous.
+ *
+ * The fragment stays in the browser, as it would on the real site.
  */
+import { SITE_FILES } from '../protocol/site-origins.ts';
 
 export const PROXY_PREFIX = '/~/';
+
+export interface SiteScope {
+  /** The origin the page is shown at, e.g. `http://<label>.localhost:8080`. */
+  readonly site: string;
+  /** The proxied origin it shows, e.g. `https://a.example`. */
+  readonly proxied: string;
+}
 
 const HTTP = /^https?:$/;
 /** Browsers and servers sometimes merge `//` in a path; put the scheme's slashes back. */
 const MERGED_SLASHES = /^(https?):\/*/i;
 
-/** True for a path under the proxy prefix. */
-export function isProxyPath(pathname: string): boolean {
-  return pathname.startsWith(PROXY_PREFIX);
+function reserved(pathname: string): boolean {
+  return pathname.startsWith(PROXY_PREFIX) || pathname.startsWith(SITE_FILES);
 }
 
-/** `https://a.example/b` → `/~/https://a.example/b`. Only http(s) URLs can be proxied. */
-export function encodeProxyPath(target: string | URL): string {
-  const url = typeof target === 'string' ? new URL(target) : target;
-  if (!HTTP.test(url.protocol)) {
-    throw new TypeError(`target: expected an http(s) URL, got ${url.protocol}`);
+/** The address (path or site-origin URL) at which a page in `scope` reaches `target`. */
+export function sitePathFor(target: URL, scope: SiteScope): string {
+  if (!HTTP.test(target.protocol)) {
+    throw new TypeError(`target: expected an http(s) URL, got ${target.protocol}`);
   }
-  return PROXY_PREFIX + url.href;
+  if (target.origin === scope.proxied && !reserved(target.pathname)) {
+    return target.pathname + target.search + target.hash;
+  }
+  return PROXY_PREFIX + target.href;
 }
 
 /**
- * The target of a proxied address (a path with its query, or a whole URL on the site's
- * origin); undefined for anything else, so a request that is not ours is never guessed.
+ * The real URL behind an address on the site origin (a path, or a whole URL on it);
+ * undefined for anything else (another origin, our own files, nonsense), so a request that
+ * is not a proxied one is never guessed.
  */
-export function decodeProxyPath(address: string | URL, siteOrigin?: string): URL | undefined {
-  let pathAndQuery: string;
-  if (typeof address === 'string' && address.startsWith('/')) {
-    pathAndQuery = address.split('#')[0] ?? '';
-  } else {
-    let url: URL;
-    try {
-      url = new URL(address);
-    } catch {
-      return undefined;
-    }
-    if (siteOrigin !== undefined && url.origin !== siteOrigin) return undefined;
-    pathAndQuery = url.pathname + url.search;
+export function realUrlFor(address: string | URL, scope: SiteScope): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(address, scope.site);
+  } catch {
+    return undefined;
   }
-  if (!isProxyPath(pathAndQuery)) return undefined;
-  const rest = pathAndQuery.slice(PROXY_PREFIX.length).replace(MERGED_SLASHES, '$1://');
+  if (url.origin !== scope.site) return undefined;
+  if (url.pathname.startsWith(SITE_FILES)) return undefined;
+  if (!url.pathname.startsWith(PROXY_PREFIX)) {
+    return new URL(url.pathname + url.search + url.hash, scope.proxied);
+  }
+  const rest = (url.pathname + url.search)
+    .slice(PROXY_PREFIX.length)
+    .replace(MERGED_SLASHES, '$1://');
   let target: URL;
   try {
     target = new URL(rest);
@@ -54,6 +71,7 @@ export function decodeProxyPath(address: string | URL, siteOrigin?: string): URL
   if (!HTTP.test(target.protocol) || target.username !== '' || target.password !== '') {
     return undefined;
   }
+  target.hash = url.hash;
   return target;
 }
 
@@ -61,23 +79,21 @@ export function decodeProxyPath(address: string | URL, siteOrigin?: string): URL
 const LOCAL = /^(?:data|blob|javascript|about|mailto|tel|sms):/i;
 
 /**
- * Rewrites one URL found in a proxied page: resolved against the page's real base URL,
- * then moved under the prefix. Fragments-only and local schemes are kept; a URL that
- * is already proxied is kept; anything unparsable or of another scheme becomes
- * `about:blank#blocked` so it can never reach the network directly.
+ * Rewrites one URL found in a proxied page: resolved against the page's real base URL, then
+ * given its address on the site origin. Fragment-only URLs and local schemes are kept; an
+ * address already on the site origin is kept; anything unparsable or of another scheme
+ * becomes `about:blank#blocked` so it can never reach the network directly.
  */
-export function proxyUrlFor(raw: string, base: string | URL, siteOrigin: string): string {
+export function proxyUrlFor(raw: string, base: string | URL, scope: SiteScope): string {
   const value = raw.trim();
   if (value === '' || value.startsWith('#') || LOCAL.test(value)) return raw;
-  const rootRelative = value.startsWith('/') && !value.startsWith('//');
-  if (rootRelative && decodeProxyPath(value) !== undefined) return value;
   let url: URL;
   try {
     url = new URL(value, base);
   } catch {
     return 'about:blank#blocked';
   }
-  if (url.origin === siteOrigin && isProxyPath(url.pathname)) return url.href;
+  if (url.origin === scope.site) return url.href;
   if (!HTTP.test(url.protocol)) return LOCAL.test(url.href) ? url.href : 'about:blank#blocked';
-  return encodeProxyPath(url);
+  return sitePathFor(url, scope);
 }

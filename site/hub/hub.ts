@@ -1,14 +1,23 @@
 /**
- * The /browse/ page: registers the service worker, holds the `Consumer` (the WebRTC
- * connections to volunteers), answers the service worker's requests for /~/ over
- * MessagePorts, and drives the address bar, the buttons and the sandboxed frame.
+ * The /browse/ page: holds the `Consumer` (the WebRTC connections to volunteers), shows each
+ * proxied site in a frame of that site's own origin (site-origins.ts), answers the requests
+ * of the site origins' workers over MessagePorts bound to one site each (site-gateway.ts),
+ * and drives the address bar and the buttons.
  */
 import { Consumer, type ConsumerStatus } from '../../mesh/consumer.ts';
-import { asWireRequest, type WireHead } from '../../sw/hub-wire.ts';
+import { asWireRequest, HUB_PATH, type WireHead } from '../../sw/hub-wire.ts';
 import { receiveStream, sendStream } from '../../sw/port-stream.ts';
-import { decodeProxyPath, encodeProxyPath } from '../../sw/proxy-url.ts';
+import type { SiteScope } from '../../sw/proxy-url.ts';
+import {
+  asSitesConfig,
+  bootUrl,
+  SITES_CONFIG,
+  type SitesConfig,
+} from '../../protocol/site-origins.ts';
 import { CookieJar } from './cookie-jar.ts';
-import { handleProxyRequest } from './proxy-handler.ts';
+import { parseSetCookie } from './cookies.ts';
+import { handleProxyRequest, scriptCookies } from './proxy-handler.ts';
+import { checkSiteMessage, type SiteSender } from './site-gateway.ts';
 import { consumerTransport } from './transport.ts';
 
 const $ = <T extends Element>(selector: string, type: new () => T): T => {
@@ -26,13 +35,18 @@ const egressText = $('#bu-egress', HTMLElement);
 const throughputText = $('#bu-throughput', HTMLElement);
 const offline = $('#bu-offline', HTMLElement);
 const empty = $('#bu-empty', HTMLElement);
+const noSites = $('#bu-no-sites', HTMLElement);
 
-const site = location.origin;
+let sites: SitesConfig | undefined;
+/** The real URL of the page at the top of the frame. */
 let current: URL | undefined;
 let bytes = 0;
 
 // ---- the mesh ----------------------------------------------------------------------
-const consumer = new Consumer({ signaling: new URL('/signal/', site).href, volunteers: 2 });
+const consumer = new Consumer({
+  signaling: new URL('/signal/', location.origin).href,
+  volunteers: 2,
+});
 const transport = consumerTransport(consumer);
 const jar = new CookieJar();
 let started = false;
@@ -103,7 +117,7 @@ setInterval(() => {
   bytes = 0;
 }, 1_000);
 
-// ---- requests from the service worker ----------------------------------------------
+// ---- requests from the site origins' workers -------------------------------------------
 function answer(reply: MessagePort, head: WireHead, body: ReadableStream<Uint8Array> | null): void {
   reply.postMessage(head);
   void sendStream(reply, body);
@@ -123,37 +137,105 @@ function failure(reply: MessagePort, status: number, message: string): void {
   );
 }
 
-navigator.serviceWorker?.addEventListener('message', (event: MessageEvent<unknown>) => {
-  const request = asWireRequest(event.data);
-  const [reply, upload] = event.ports;
-  if (!request || !reply) return;
-  const body = request.hasBody && upload ? counted(receiveStream(upload)) : null;
-  handleProxyRequest(request, body, {
-    transport,
-    jar,
-    siteOrigin: site,
-    topLevel: () => current,
-  }).then(
-    (response) =>
-      answer(
-        reply,
-        {
-          t: 'head',
-          status: response.status,
-          statusText: response.statusText,
-          headers: response.headers,
-        },
-        counted(response.body),
-      ),
-    (err: unknown) =>
-      failure(
-        reply,
-        502,
-        `Could not load ${request.url}: ${err instanceof Error ? err.message : String(err)}`,
-      ),
-  );
-});
-navigator.serviceWorker?.startMessages();
+/** Windows of each site origin that asked for something: where cookie changes go. */
+const siteWindows = new Map<string, Set<Window>>();
+
+function remember(sender: SiteSender): void {
+  const windows = siteWindows.get(sender.site) ?? new Set<Window>();
+  windows.add(sender.window);
+  siteWindows.set(sender.site, windows);
+}
+
+/** Tells every page of a site origin its cookies as its scripts see them. */
+async function pushCookies(scope: SiteScope): Promise<void> {
+  for (const window of siteWindows.get(scope.site) ?? []) {
+    if (window.closed) continue;
+    const value = await scriptCookies(jar, new URL(scope.proxied), current);
+    window.postMessage({ type: 'bu-cookies', value }, scope.site);
+  }
+}
+
+/** Requests on a port the hub bound to one site origin: they speak for that site only. */
+function serve(port: MessagePort, scope: SiteScope): void {
+  port.onmessage = (event: MessageEvent<unknown>) => {
+    const request = asWireRequest(event.data);
+    const [reply, upload] = event.ports;
+    if (!request || !reply) return;
+    reply.postMessage({ t: 'ack' });
+    const body = request.hasBody && upload ? counted(receiveStream(upload)) : null;
+    handleProxyRequest(request, body, {
+      transport,
+      jar,
+      scope,
+      hub: location.origin,
+      topLevel: () => current,
+      cookiesChanged: () => void pushCookies(scope),
+    }).then(
+      (response) =>
+        answer(
+          reply,
+          {
+            t: 'head',
+            status: response.status,
+            statusText: response.statusText,
+            headers: response.headers,
+          },
+          counted(response.body),
+        ),
+      (err: unknown) =>
+        failure(
+          reply,
+          502,
+          `Could not load ${request.url}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+    );
+  };
+  port.start();
+  port.postMessage({ t: 'ready' });
+}
+
+async function onSiteMessage(event: MessageEvent<unknown>): Promise<void> {
+  const config = sites;
+  if (config === undefined) return;
+  const checked = checkSiteMessage(event, config, frame.contentWindow);
+  if (checked === undefined) return;
+  const { message, sender } = checked;
+  const top = sender.window === frame.contentWindow;
+  remember(sender);
+  switch (message.type) {
+    case 'bu-port':
+      if (sender.proxied !== undefined) {
+        serve(message.port, { site: sender.site, proxied: sender.proxied });
+      }
+      return;
+    case 'bu-site-hello':
+    case 'bu-location':
+      if (top) shown(message.url, message.type === 'bu-location' ? message.title : '');
+      return;
+    case 'bu-site-lost':
+      if (top && current) go(current);
+      return;
+    case 'bu-cookie': {
+      const now = Date.now();
+      const cookie = parseSetCookie(message.value, message.url, now);
+      // A script cannot set an HttpOnly cookie, and never one for another site.
+      if (cookie === undefined || cookie.httpOnly) return;
+      await jar.store([cookie], now);
+      if (sender.proxied !== undefined) {
+        await pushCookies({ site: sender.site, proxied: sender.proxied });
+      }
+      return;
+    }
+    case 'bu-open': {
+      const tab = new URL(HUB_PATH, location.origin);
+      tab.searchParams.set('go', message.url.href);
+      window.open(tab.href, '_blank', 'noopener');
+      return;
+    }
+  }
+}
+
+addEventListener('message', (event) => void onSiteMessage(event));
 
 // ---- the address bar and the frame ---------------------------------------------------
 function normalise(text: string): URL | undefined {
@@ -167,13 +249,21 @@ function normalise(text: string): URL | undefined {
   }
 }
 
-async function go(target: URL): Promise<void> {
-  await navigator.serviceWorker?.ready;
+/** The frame now shows `url` (its top page said so). */
+function shown(url: URL, title: string): void {
+  current = url;
+  if (document.activeElement !== input) input.value = url.href;
+  document.title = `${title || url.host} · Browse`;
+}
+
+function go(target: URL): void {
+  const config = sites;
+  if (config === undefined) return;
   current = target;
   input.value = target.href;
   empty.hidden = true;
   frame.hidden = false;
-  frame.src = encodeProxyPath(target);
+  frame.src = bootUrl(config, target, location.origin);
 }
 
 form.addEventListener('submit', (event) => {
@@ -182,58 +272,50 @@ form.addEventListener('submit', (event) => {
   if (target) {
     // Closes a phone's on-screen keyboard, which would otherwise cover the page just opened.
     input.blur();
-    void go(target);
+    go(target);
   } else input.setCustomValidity('Enter a web address, like example.com');
   input.reportValidity();
 });
 input.addEventListener('input', () => input.setCustomValidity(''));
 
-function framePage(): Window | undefined {
-  return frame.contentWindow ?? undefined;
-}
-
-$('#bu-back', HTMLButtonElement).addEventListener('click', () => framePage()?.history.back());
-$('#bu-forward', HTMLButtonElement).addEventListener('click', () => framePage()?.history.forward());
-$('#bu-reload', HTMLButtonElement).addEventListener('click', () => framePage()?.location.reload());
-
-function syncAddress(): void {
-  let href: string | undefined;
-  try {
-    href = frame.contentWindow?.location.href;
-  } catch {
-    href = undefined; // not our origin: the CSP should have stopped that
-  }
-  const real = href === undefined ? undefined : decodeProxyPath(href, site);
-  if (real) {
-    current = real;
-    if (document.activeElement !== input) input.value = real.href;
-    document.title = `${frame.contentDocument?.title || real.host} · Browse`;
-  }
-}
-
-frame.addEventListener('load', syncAddress);
-addEventListener('message', (event: MessageEvent<unknown>) => {
-  if (event.origin === site && event.source === frame.contentWindow) syncAddress();
+// The frame is another origin: history moves within it are the frame's own business, and the
+// hub asks the frame's browsing context to move.
+$('#bu-back', HTMLButtonElement).addEventListener('click', () => history.back());
+$('#bu-forward', HTMLButtonElement).addEventListener('click', () => history.forward());
+$('#bu-reload', HTMLButtonElement).addEventListener('click', () => {
+  if (current) go(current);
 });
 
 // ---- start ---------------------------------------------------------------------------
+/** Where proxied sites live, from the server; undefined means Browse cannot run safely. */
+async function loadSites(): Promise<SitesConfig | undefined> {
+  try {
+    const response = await fetch(SITES_CONFIG, { cache: 'no-store' });
+    return response.ok ? asSitesConfig(await response.json()) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function boot(): Promise<void> {
-  // The mesh does not need the service worker: connect while it registers.
+  // The mesh does not need the site origins: connect while the configuration loads.
   void start();
   if ('serviceWorker' in navigator) {
-    try {
-      await navigator.serviceWorker.register('/sw.js', { scope: '/' });
-    } catch (err) {
-      statusText.textContent = `The service worker could not start: ${err instanceof Error ? err.message : String(err)}`;
-      return;
-    }
-  } else {
-    statusText.textContent = 'This browser has no service workers; Browse cannot work here.';
+    // The hub's own worker: the shell, offline.
+    void navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
+  }
+  sites = await loadSites();
+  if (sites === undefined) {
+    noSites.hidden = false;
+    document.body.dataset['sites'] = 'missing';
+    form.querySelector('button')?.setAttribute('disabled', '');
+    input.disabled = true;
     return;
   }
+  document.body.dataset['sites'] = 'ready';
   const go_ = new URLSearchParams(location.search).get('go');
   const target = go_ === null ? undefined : normalise(go_);
-  if (target) await go(target);
+  if (target) go(target);
 }
 
 void boot();

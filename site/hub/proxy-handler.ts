@@ -1,13 +1,15 @@
 /**
- * One proxied request, in the hub: the request's headers are cleaned up and given the
- * site's cookies, the exchange goes through the transport (the mesh), cookies from the
- * answer go to the jar, `Location` and `Refresh` move under /~/, and HTML and CSS bodies
+ * One proxied request, in the hub, from a page of one site origin (`scope`): the request's
+ * headers are cleaned up and given the site's cookies (only for the site's own requests: a
+ * request to another site carries none, as with third-party cookies blocked), the exchange
+ * goes through the transport (the mesh), cookies from the answer go to the jar (again only
+ * the site's own), `Location` and `Refresh` move to the site origin, and HTML and CSS bodies
  * are rewritten. Other bodies stream through untouched.
  */
-import { proxyUrlFor } from '../../sw/proxy-url.ts';
+import { proxyUrlFor, type SiteScope } from '../../sw/proxy-url.ts';
 import type { WireRequest } from '../../sw/hub-wire.ts';
 import type { CookieJar } from './cookie-jar.ts';
-import { cookieHeader, parseSetCookie, type Cookie } from './cookies.ts';
+import { cookieHeader, parseSetCookie, siteOf, type Cookie } from './cookies.ts';
 import { rewriteRefresh } from './meta-refresh.ts';
 import { rewriteCss } from './rewrite-css.ts';
 import { rewriteHtmlDocument } from './rewrite-html.ts';
@@ -60,10 +62,30 @@ const DROP_RESPONSE = new Set([
 export interface HandlerDeps {
   readonly transport: Transport;
   readonly jar: CookieJar;
-  readonly siteOrigin: string;
+  /** Which site origin asks, and for which proxied origin (from the port it asked on). */
+  readonly scope: SiteScope;
+  /** The hub's origin, for the runtime script's `data-hub`. */
+  readonly hub: string;
   /** The real URL of the page shown in the hub's frame (for SameSite). */
   readonly topLevel: () => URL | undefined;
+  /** The site's cookies changed (a response set some): its pages should hear. */
+  readonly cookiesChanged?: () => void;
   readonly now?: () => number;
+}
+
+/** True when `url` belongs to the same site as the asking origin's proxied origin. */
+export function firstParty(url: URL, scope: SiteScope): boolean {
+  return siteOf(url.hostname.toLowerCase()) === siteOf(new URL(scope.proxied).hostname);
+}
+
+/** The cookies a page's script may see (document.cookie): not the HttpOnly ones. */
+export async function scriptCookies(
+  jar: CookieJar,
+  url: URL,
+  topLevel: URL | undefined,
+): Promise<string> {
+  const cookies = await jar.cookiesFor(url, { topLevel, safeTopLevelNavigation: false });
+  return cookieHeader(cookies.filter((cookie) => !cookie.httpOnly));
 }
 
 function charsetOf(contentType: string): string {
@@ -101,10 +123,10 @@ export async function handleProxyRequest(
   const now = deps.now?.() ?? Date.now();
   const topLevel = request.navigate ? undefined : deps.topLevel();
   const safe = request.method === 'GET' || request.method === 'HEAD';
-  const cookies = await deps.jar.cookiesFor(url, {
-    topLevel,
-    safeTopLevelNavigation: request.navigate && safe,
-  });
+  const ownSite = firstParty(url, deps.scope);
+  const cookies = ownSite
+    ? await deps.jar.cookiesFor(url, { topLevel, safeTopLevelNavigation: request.navigate && safe })
+    : [];
 
   const headers: HeaderList = request.headers
     .filter(([name]) => {
@@ -126,11 +148,11 @@ export async function handleProxyRequest(
 
   const fresh: Cookie[] = [];
   const out: HeaderList = [];
-  const rewrite = (raw: string) => proxyUrlFor(raw, url, deps.siteOrigin);
+  const rewrite = (raw: string) => proxyUrlFor(raw, url, deps.scope);
   let contentType = '';
   for (const [name, value] of response.headers) {
     const lower = name.toLowerCase();
-    if (lower === 'set-cookie') {
+    if (lower === 'set-cookie' && ownSite) {
       const cookie = parseSetCookie(value, url, now);
       if (cookie) fresh.push(cookie);
     }
@@ -140,7 +162,10 @@ export async function handleProxyRequest(
     else if (lower === 'refresh') out.push([name, rewriteRefresh(value, rewrite)]);
     else out.push([name, value]);
   }
-  if (fresh.length > 0) await deps.jar.store(fresh, now);
+  if (fresh.length > 0) {
+    await deps.jar.store(fresh, now);
+    deps.cookiesChanged?.();
+  }
 
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   const isHtml = type === 'text/html' || type === 'application/xhtml+xml';
@@ -151,7 +176,9 @@ export async function handleProxyRequest(
   const rewritten = isHtml
     ? rewriteHtmlDocument(new DOMParser().parseFromString(text, 'text/html'), {
         url,
-        siteOrigin: deps.siteOrigin,
+        scope: deps.scope,
+        hub: deps.hub,
+        cookies: ownSite ? await scriptCookies(deps.jar, url, topLevel) : '',
       })
     : rewriteCss(text, rewrite);
   const headersOut: HeaderList = out.filter(([name]) => {

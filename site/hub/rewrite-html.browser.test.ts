@@ -1,29 +1,32 @@
 import { describe, equal, it, ok } from '../../components/test/harness.ts';
 import { rewriteHtmlDocument } from './rewrite-html.ts';
 
-const SITE = 'http://site.test';
+const SCOPE = { site: 'http://site.test', proxied: 'https://example.com' };
+const HUB = 'http://hub.test';
 
 function rewrite(html: string, url = 'https://example.com/dir/page.html'): Document {
   const doc = new DOMParser().parseFromString(html, 'text/html');
-  const out = rewriteHtmlDocument(doc, { url: new URL(url), siteOrigin: SITE });
+  const out = rewriteHtmlDocument(doc, {
+    url: new URL(url),
+    scope: SCOPE,
+    hub: HUB,
+    cookies: 'a=1',
+  });
   return new DOMParser().parseFromString(out, 'text/html');
 }
 
 describe('rewriteHtmlDocument', () => {
-  it('moves links, sources, srcset and forms under /~/', () => {
+  it('keeps the site’s own paths, and moves other origins under /~/', () => {
     const doc = rewrite(`<!doctype html><html><head><link rel="stylesheet" href="/s.css"></head>
       <body><a href="next.html">n</a><img src="//cdn.example/i.png" srcset="a.png 1x, b.png 2x">
       <form method="post" action="/submit"></form><form></form><script src="app.js"></script></body></html>`);
-    equal(doc.querySelector('link')?.getAttribute('href'), '/~/https://example.com/s.css');
-    equal(doc.querySelector('a')?.getAttribute('href'), '/~/https://example.com/dir/next.html');
+    equal(doc.querySelector('link')?.getAttribute('href'), '/s.css');
+    equal(doc.querySelector('a')?.getAttribute('href'), '/dir/next.html');
     equal(doc.querySelector('img')?.getAttribute('src'), '/~/https://cdn.example/i.png');
-    equal(
-      doc.querySelector('img')?.getAttribute('srcset'),
-      '/~/https://example.com/dir/a.png 1x, /~/https://example.com/dir/b.png 2x',
-    );
+    equal(doc.querySelector('img')?.getAttribute('srcset'), '/dir/a.png 1x, /dir/b.png 2x');
     const forms = doc.querySelectorAll('form');
-    equal(forms[0]?.getAttribute('action'), '/~/https://example.com/submit');
-    equal(forms[1]?.getAttribute('action'), '/~/https://example.com/dir/page.html');
+    equal(forms[0]?.getAttribute('action'), '/submit');
+    equal(forms[1]?.getAttribute('action'), '/dir/page.html');
   });
 
   it('honours <base>, then points it under the prefix, with the runtime first', () => {
@@ -32,7 +35,10 @@ describe('rewriteHtmlDocument', () => {
     const first = doc.head.children;
     equal(first[0]?.tagName, 'BASE');
     equal(first[0]?.getAttribute('href'), '/~/https://other.example/root/');
-    equal(first[1]?.getAttribute('src'), '/proxy-runtime.js');
+    equal(first[1]?.getAttribute('src'), '/~bu/runtime.js');
+    equal(first[1]?.getAttribute('data-proxied'), 'https://example.com');
+    equal(first[1]?.getAttribute('data-hub'), HUB);
+    equal(first[1]?.getAttribute('data-cookies'), 'a=1');
     equal(doc.querySelectorAll('base').length, 1);
   });
 
@@ -42,28 +48,18 @@ describe('rewriteHtmlDocument', () => {
       <link rel="preconnect" href="https://fonts.example"><style>b{background:url(bg.png)}</style>
       <script src="x.js" integrity="sha384-abc"></script></head>
       <div style="background:url('/d.png')"></div>`);
-    equal(
-      doc.querySelector('meta[http-equiv=refresh]')?.getAttribute('content'),
-      '1; url=/~/https://example.com/later',
-    );
+    equal(doc.querySelector('meta[http-equiv=refresh]')?.getAttribute('content'), '1; url=/later');
     equal(doc.querySelector('meta[http-equiv="Content-Security-Policy"]'), null);
     equal(doc.querySelector('link[rel=preconnect]'), null);
     ok(
-      (doc.querySelector('style')?.textContent ?? '').includes(
-        'url("/~/https://example.com/dir/bg.png")',
-      ),
+      (doc.querySelector('style')?.textContent ?? '').includes('url("/dir/bg.png")'),
       'style rewritten',
     );
     ok(
-      (doc.querySelector('div')?.getAttribute('style') ?? '').includes(
-        'url("/~/https://example.com/d.png")',
-      ),
+      (doc.querySelector('div')?.getAttribute('style') ?? '').includes('url("/d.png")'),
       'contains',
     );
-    equal(
-      doc.querySelector('script[src="/~/https://example.com/dir/x.js"]')?.hasAttribute('integrity'),
-      false,
-    );
+    equal(doc.querySelector('script[src="/dir/x.js"]')?.hasAttribute('integrity'), false);
   });
 
   it('leaves fragments and data: alone and blocks other schemes', () => {

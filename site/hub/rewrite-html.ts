@@ -4,12 +4,12 @@
  * styles are rewritten, integrity checks and resource hints are dropped (the bytes change,
  * and a preconnect would reach the network directly), and the runtime script goes first.
  */
-import { proxyUrlFor } from '../../sw/proxy-url.ts';
+import { proxyUrlFor, type SiteScope } from '../../sw/proxy-url.ts';
 import { rewriteRefresh } from './meta-refresh.ts';
 import { rewriteCss } from './rewrite-css.ts';
 import { rewriteSrcset } from './srcset.ts';
 
-export const RUNTIME_SRC = '/proxy-runtime.js';
+export const RUNTIME_SRC = '/~bu/runtime.js';
 
 /** Attributes that hold one URL, and the elements they matter on. */
 const URL_ATTRIBUTES: ReadonlyArray<readonly [string, string]> = [
@@ -29,8 +29,12 @@ const DROPPED_LINKS = /(?:^|\s)(?:preconnect|dns-prefetch|prerender)(?:\s|$)/i;
 export interface RewriteContext {
   /** The page's real URL. */
   readonly url: URL;
-  /** The site's origin (where /~/ lives). */
-  readonly siteOrigin: string;
+  /** The site origin the page is shown at, and the origin it proxies. */
+  readonly scope: SiteScope;
+  /** The hub's origin: the runtime talks to it. */
+  readonly hub: string;
+  /** The page's cookies as its scripts may see them (document.cookie). */
+  readonly cookies: string;
 }
 
 /** Returns the serialised, rewritten document. */
@@ -46,7 +50,7 @@ export function rewriteHtmlDocument(doc: Document, context: RewriteContext): str
       /* a broken <base> is ignored, as browsers do */
     }
   }
-  const rewrite = (raw: string) => proxyUrlFor(raw, base, context.siteOrigin);
+  const rewrite = (raw: string) => proxyUrlFor(raw, base, context.scope);
   const css = (text: string) => rewriteCss(text, rewrite);
 
   for (const element of doc.querySelectorAll('base')) element.remove();
@@ -96,6 +100,9 @@ export function rewriteHtmlDocument(doc: Document, context: RewriteContext): str
   proxiedBase.setAttribute('href', rewrite(base.href));
   const runtime = doc.createElement('script');
   runtime.setAttribute('src', RUNTIME_SRC);
+  runtime.setAttribute('data-proxied', context.scope.proxied);
+  runtime.setAttribute('data-hub', context.hub);
+  runtime.setAttribute('data-cookies', context.cookies);
   head.prepend(proxiedBase, runtime);
 
   const doctype = doc.doctype ? `<!DOCTYPE ${doc.doctype.name}>\n` : '';

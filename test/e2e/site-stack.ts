@@ -1,7 +1,7 @@
 /**
- * For the site's end-to-end tests: the built site (dist/site) and the signaling service
- * on one local HTTP server (signaling at /signal/, as `bu serve` mounts it), an egress,
- * and optionally Node volunteers. The site listens on 127.0.0.1 so that Chromium treats
+ * For the site's end-to-end tests: the built site (dist/site), its site origins
+ * (`<label>.localhost:PORT`) and the signaling service on one local HTTP server (signaling at
+ * /signal/, as `bu serve` mounts it), an egress, and optionally Node volunteers. The site listens on 127.0.0.1 so that Chromium treats
  * it as a secure context (service workers need one); WebRTC still gathers candidates on
  * the namespace's 10.77.0.x interface.
  */
@@ -16,6 +16,9 @@ import { bytesToBase64url } from '../../protocol/bytes.ts';
 import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
 import { createLogger } from '../../signaling/logger.ts';
 import { createSignalingService, type SignalingService } from '../../signaling/service.ts';
+import { serveHub, serveSitesConfig } from '../../cli/hub-page.ts';
+import { createSiteHosts, loopbackHubs, type SiteHosts } from '../../cli/site-hosts.ts';
+import { SITES_CONFIG } from '../../protocol/site-origins.ts';
 
 export const SITE_DIR = fileURLToPath(new URL('../../dist/site/', import.meta.url));
 
@@ -77,8 +80,15 @@ export async function startSiteStack(options: { allow: string[] }): Promise<Site
       },
     ],
   });
+  // Site origins (`<label>.localhost:PORT`), the hub's policy and /sites.json, as bu serve
+  // has them; made once the port is known.
+  const made: { sites?: SiteHosts } = {};
   const server: Server = createGuardedServer({
     async request(req, res, url) {
+      const { sites } = made;
+      if (sites?.matches(req)) return sites.handle(req, res, url);
+      if (url.pathname === SITES_CONFIG) return serveSitesConfig(sites, req, res);
+      if (url.pathname === '/browse/' && (await serveHub(SITE_DIR, sites, req, res))) return;
       if (signaling.handleRequest(req, res, url)) return;
       const found = await file(url.pathname);
       if (!found) {
@@ -98,6 +108,11 @@ export async function startSiteStack(options: { allow: string[] }): Promise<Site
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
+  made.sites = createSiteHosts({
+    template: `http://{label}.localhost:${port}`,
+    hubs: loopbackHubs('127.0.0.1', port),
+    siteDir: SITE_DIR,
+  });
   return {
     url: `http://127.0.0.1:${port}`,
     egress,

@@ -1,0 +1,91 @@
+/**
+ * The boot page of a site origin (`/~bu/boot?u=<real URL>&h=<hub origin>`): the only page the
+ * server itself serves there. It checks that this origin is the one for `u`'s site and that
+ * `h` is a hub the server named (a `<meta name="bu-hubs">` it wrote), registers the origin's
+ * service worker, says hello to the hub, and goes to the page. Any other address that reaches
+ * the server on a site origin (the worker is gone, or a hard reload skipped it) gets this page
+ * without `u`, and asks the hub to open the page again.
+ */
+import { realUrlFor, sitePathFor } from './proxy-url.ts';
+import {
+  BOOT_PATH,
+  isProxiableUrl,
+  servesOrigin,
+  type SitesConfig,
+} from '../protocol/site-origins.ts';
+
+const hubs = (document.querySelector('meta[name="bu-hubs"]')?.getAttribute('content') ?? '')
+  .split(/\s+/)
+  .filter((origin) => origin !== '');
+const template = document.querySelector('meta[name="bu-sites"]')?.getAttribute('content') ?? '';
+const config: SitesConfig = { template };
+const query = new URLSearchParams(location.search);
+
+function show(text: string): void {
+  const status = document.getElementById('bu-boot-status');
+  if (status) status.textContent = text;
+}
+
+/** The hub this page may talk to: the one named in the address, if the server lists it. */
+function hubOrigin(): string | undefined {
+  const named = query.get('h') ?? location.ancestorOrigins?.[location.ancestorOrigins.length - 1];
+  return named !== undefined && hubs.includes(named) ? named : undefined;
+}
+
+async function boot(): Promise<void> {
+  const hub = hubOrigin();
+  const raw = location.pathname === BOOT_PATH ? query.get('u') : null;
+  if (hub === undefined || window.top === window) {
+    show('This page opens only inside Browse.');
+    return;
+  }
+  if (raw === null) {
+    // Not through the worker: ask the hub to open this address again, properly.
+    const lost = realUrlFor(location.href, { site: location.origin, proxied: '' });
+    window.top?.postMessage({ type: 'bu-site-lost', path: lost?.href ?? null }, hub);
+    show('Reopening…');
+    return;
+  }
+  let target: URL;
+  try {
+    target = new URL(raw);
+  } catch {
+    show('This is not a web address Browse can open.');
+    return;
+  }
+  if (!isProxiableUrl(target) || !servesOrigin(config, location.origin, target.origin)) {
+    show('This address belongs to another site origin.');
+    return;
+  }
+  answerPortRequests(hub, target.origin);
+  const script = `/~bu/sw.js?${new URLSearchParams({ o: target.origin, h: hub }).toString()}`;
+  await navigator.serviceWorker.register(script, { scope: '/' });
+  await navigator.serviceWorker.ready;
+  if (navigator.serviceWorker.controller === null) {
+    await new Promise((resolve) =>
+      navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
+    );
+  }
+  navigator.serviceWorker.controller?.postMessage({ type: 'bu-new-hub' });
+  window.top?.postMessage({ type: 'bu-site-hello', url: target.href }, hub);
+  location.replace(sitePathFor(target, { site: location.origin, proxied: target.origin }));
+}
+
+/** The worker's first request (the page itself) needs a port to the hub: pass one on. */
+function answerPortRequests(hub: string, proxied: string): void {
+  navigator.serviceWorker.addEventListener('message', (event: MessageEvent<unknown>) => {
+    const data = event.data;
+    const [port] = event.ports;
+    if (typeof data !== 'object' || data === null || !('type' in data) || port === undefined) {
+      return;
+    }
+    if (data.type === 'bu-need-port') {
+      window.top?.postMessage({ type: 'bu-port', origin: proxied }, hub, [port]);
+    }
+  });
+  navigator.serviceWorker.startMessages();
+}
+
+void boot().catch((err: unknown) => {
+  show(`Browse could not open this page: ${err instanceof Error ? err.message : String(err)}`);
+});
