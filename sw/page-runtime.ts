@@ -47,26 +47,95 @@ function blocked(name: string): () => never {
 }
 
 const WEBRTC = ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel'];
+const disarmed = new WeakSet<Window>();
 
 /** Takes WebRTC away from a window of this origin (the page's, or a frame's it made). */
 function disarm(target: Window): void {
-  for (const name of WEBRTC) {
-    try {
+  if (disarmed.has(target)) return;
+  try {
+    for (const name of WEBRTC) {
       Object.defineProperty(target, name, {
         value: blocked(name),
         configurable: false,
         writable: false,
       });
+    }
+    disarmed.add(target);
+  } catch {
+    /* another origin's window: its own policy and runtime apply */
+  }
+}
+
+/** Disarms every frame of this window and theirs (a new frame is a new set of globals). */
+function disarmFrames(root: Window = window, depth = 0): void {
+  if (depth > 8) return;
+  for (let i = 0; i < root.length; i++) {
+    const child = root[i];
+    if (child === undefined) continue;
+    disarm(child);
+    try {
+      disarmFrames(child, depth + 1);
     } catch {
-      /* already disarmed, or not ours */
+      /* cross-origin */
     }
   }
 }
 
-function install(): void {
-  disarm(window);
-  // Frames a script makes (about:blank, srcdoc) share this origin and would bring their own
-  // WebRTC; disarm each as soon as a script can reach it.
+/**
+ * Every way a script can put a frame into the document, wrapped so that the frame's window is
+ * disarmed before the script's next statement can reach it (`frames[0].RTCPeerConnection`).
+ * Browsers let no page forbid WebRTC outright (no CSP directive for it in Chromium), so this
+ * is best effort; docs/architecture.md says what remains.
+ */
+function guardFrameInsertion(): void {
+  const wrap = (prototype: object, name: string): void => {
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+    if (descriptor === undefined) return;
+    if (typeof descriptor.value === 'function') {
+      const original = descriptor.value as (...args: unknown[]) => unknown;
+      Object.defineProperty(prototype, name, {
+        ...descriptor,
+        value: function (this: unknown, ...args: unknown[]) {
+          const result = original.apply(this, args);
+          disarmFrames();
+          return result;
+        },
+      });
+    } else if (descriptor.set) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
+      const set = descriptor.set;
+      Object.defineProperty(prototype, name, {
+        ...descriptor,
+        set(this: unknown, value: unknown) {
+          set.call(this, value);
+          disarmFrames();
+        },
+      });
+    }
+  };
+  for (const name of ['appendChild', 'insertBefore', 'replaceChild']) wrap(Node.prototype, name);
+  for (const name of [
+    'append',
+    'prepend',
+    'after',
+    'before',
+    'replaceWith',
+    'replaceChildren',
+    'insertAdjacentElement',
+    'insertAdjacentHTML',
+    'innerHTML',
+    'outerHTML',
+    'setHTMLUnsafe',
+  ]) {
+    wrap(Element.prototype, name);
+  }
+  for (const name of ['append', 'prepend', 'replaceChildren'])
+    wrap(DocumentFragment.prototype, name);
+  for (const name of ['innerHTML', 'setHTMLUnsafe']) wrap(ShadowRoot.prototype, name);
+  for (const name of ['write', 'writeln', 'append', 'prepend', 'replaceChildren']) {
+    wrap(Document.prototype, name);
+  }
+  wrap(Range.prototype, 'insertNode');
   const contentWindow = Object.getOwnPropertyDescriptor(
     HTMLIFrameElement.prototype,
     'contentWindow',
@@ -83,13 +152,14 @@ function install(): void {
       },
     });
   }
-  new MutationObserver((records) => {
-    for (const record of records) {
-      for (const node of record.addedNodes) {
-        if (node instanceof HTMLIFrameElement) void node.contentWindow;
-      }
-    }
-  }).observe(document, { childList: true, subtree: true });
+  // Frames the parser makes, and frames that navigated to a fresh document.
+  new MutationObserver(() => disarmFrames()).observe(document, { childList: true, subtree: true });
+  addEventListener('load', () => disarmFrames(), true);
+}
+
+function install(): void {
+  disarm(window);
+  guardFrameInsertion();
 
   const nativeFetch = window.fetch.bind(window);
   window.fetch = (input: RequestInfo | URL, init?: RequestInit) =>
