@@ -29,6 +29,8 @@ export class MatchLedger {
   readonly #holdMs: number;
   /** In insertion order, and every hold lasts `holdMs`: oldest expiry first. */
   readonly #entries = new Map<string, Entry>();
+  /** Pairs the volunteer answered, until when they count as connected (insertion order). */
+  readonly #paired = new Map<string, number>();
   readonly #counts: { readonly [S in HoldSide]: Map<string, number> } = {
     consumer: new Map(),
     consumerGroup: new Map(),
@@ -59,11 +61,24 @@ export class MatchLedger {
     return this.#counts[side].get(key) ?? 0;
   }
 
-  /** The volunteer answered the consumer: it is no longer holding a slot for it. */
-  release(consumer: string, volunteer: string): void {
+  /**
+   * The volunteer answered the consumer: it is no longer holding a slot for it. The pair is
+   * remembered for `holdMs` as connected, so that a consumer asking for more volunteers is
+   * not introduced again to one it already has (the volunteer would hold a slot for a
+   * connection that never comes).
+   */
+  release(consumer: string, volunteer: string, now: number): void {
     const key = pairKey(consumer, volunteer);
     const entry = this.#entries.get(key);
     if (entry !== undefined) this.#remove(key, entry);
+    this.#paired.delete(key);
+    this.#paired.set(key, now + this.#holdMs);
+  }
+
+  /** Whether the pair has an introduction outstanding, or was connected lately. */
+  has(consumer: string, volunteer: string): boolean {
+    const key = pairKey(consumer, volunteer);
+    return this.#entries.has(key) || this.#paired.has(key);
   }
 
   /** Drops holds that ran out by `now`. */
@@ -71,6 +86,10 @@ export class MatchLedger {
     for (const [key, entry] of this.#entries) {
       if (entry.until > now) break;
       this.#remove(key, entry);
+    }
+    for (const [key, until] of this.#paired) {
+      if (until > now) break;
+      this.#paired.delete(key);
     }
   }
 
@@ -83,6 +102,7 @@ export class MatchLedger {
 
   clear(): void {
     this.#entries.clear();
+    this.#paired.clear();
     for (const side of SIDES) this.#counts[side].clear();
   }
 

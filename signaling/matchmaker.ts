@@ -21,6 +21,8 @@
  * reserve every volunteer or be shown every consumer.
  * Among the suitable volunteers the least introduced come first, from distinct addresses
  * where possible, then the one with the most free slots, then the one matched longest ago.
+ * A consumer is not introduced again to a volunteer it has an introduction with, or was
+ * connected with in the last hold period: asking for more volunteers brings new ones.
  */
 import type {
   ConsumerMatchRequest,
@@ -302,7 +304,7 @@ export class Matchmaker {
 
   /** `volunteer` answered `consumer`'s offer: the introduction was used, its hold ends. */
   answered(volunteer: string, consumer: string): void {
-    this.#ledger.release(consumer, volunteer);
+    this.#ledger.release(consumer, volunteer, Date.now());
   }
 
   /** The PeerJS id left: its volunteer entry, its introductions and any waiting request go. */
@@ -438,6 +440,7 @@ export class Matchmaker {
       (this.#options.ignoreNat === true ||
         volunteer.nat !== 'restricted' ||
         consumer.nat !== 'restricted') &&
+      !ledger.has(consumer.id, volunteer.id) &&
       ledger.count('volunteer', volunteer.id) < this.#options.shares.volunteerSlots &&
       ledger.count('volunteerGroup', volunteer.group) <
         this.#groupCap(volunteer.pool, volunteer.group, 'volunteer') &&

@@ -192,6 +192,28 @@ describe('bu signaling against hostile clients', () => {
     expect((await match(server, 'greedy', '127.0.0.9', 1)).status).toBe(200);
   });
 
+  it('does not introduce a consumer again to a volunteer it has: asking again brings new ones', async () => {
+    const server = await start(['--match-timeout', '300']);
+    const only = await volunteer(server, 'only', '127.0.0.2', 5);
+    await available(server, 1);
+    await online(server, 'asker', '127.0.0.9');
+    expect((await match(server, 'asker', '127.0.0.9', 2)).json().volunteers).toEqual([
+      { id: 'only' },
+    ]);
+    await eventually(() => only.consumers.includes('asker'));
+    only.peer.send({ type: 'ANSWER', dst: 'asker', payload: { sdp: 'answer' } });
+    await eventually(
+      async () => (await metric(server, 'bu_signaling_introductions_outstanding')) === 0,
+    );
+    // It wants a second volunteer; the one it has is not handed out again, so the volunteer
+    // keeps no slot for a connection that would never come.
+    for (let i = 0; i < 3; i++) {
+      expect((await match(server, 'asker', '127.0.0.9', 1)).status).toBe(503);
+    }
+    expect(only.consumers).toEqual(['asker']);
+    expect(await metric(server, 'bu_signaling_introductions_outstanding')).toBe(0);
+  });
+
   it('keeps one address from holding every connected id', async () => {
     const server = await start(['--max-ids-per-address', '20', '--concurrent-limit', '25']);
     for (let i = 0; i < 20; i++) await online(server, `flood${i}`, '127.0.0.9');
