@@ -2,6 +2,7 @@
  * Options of an egress and their validation. The CLI turns flags and BU_* variables into
  * these; embedders (`bu serve`, tests) pass them directly.
  */
+import { rootCertificates } from 'node:tls';
 import type { KeyPair } from '../protocol/noise/crypto-suite.ts';
 import { parseAllowEntry, type AllowEntry } from './destination-policy.ts';
 import { EgressConfigError } from './errors.ts';
@@ -25,6 +26,11 @@ export interface EgressOptions {
   readonly log?: Logger | LogLevel;
   /** TCP dialer for exact addresses; tests wrap it to assert nothing leaves the machine. */
   readonly dial?: Dialer;
+  /**
+   * PEM certificates trusted, besides Node's bundled roots, for the TLS the egress speaks
+   * itself (`wss:` websocket streams, `https:` fetch streams). Development and tests only.
+   */
+  readonly extraCaCertificates?: readonly string[];
 }
 
 export interface EgressConfig {
@@ -35,6 +41,8 @@ export interface EgressConfig {
   readonly limits: EgressLimits;
   readonly log: Logger;
   readonly dial: Dialer;
+  /** Every trusted CA (the bundled roots and the extra ones), or undefined for the defaults. */
+  readonly ca: readonly string[] | undefined;
 }
 
 const POSITIVE_LIMITS = [
@@ -88,5 +96,9 @@ export function resolveEgressConfig(options: EgressOptions): EgressConfig {
     limits: checkLimits({ ...DEFAULT_LIMITS, ...options.limits }),
     log: typeof log === 'object' ? log : createLogger(log ?? 'info'),
     dial: options.dial ?? dialTcp,
+    ca:
+      options.extraCaCertificates === undefined || options.extraCaCertificates.length === 0
+        ? undefined
+        : [...rootCertificates, ...options.extraCaCertificates],
   };
 }

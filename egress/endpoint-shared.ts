@@ -12,6 +12,8 @@ export interface EndpointShared {
   readonly metrics: EgressMetrics;
   readonly log: Logger;
   readonly dial: Dialer;
+  /** Trusted CAs for the TLS the egress speaks itself; undefined: Node's defaults. */
+  readonly ca: readonly string[] | undefined;
   /** An exception escaped an entry point (a bug of ours): log it and count it. */
   readonly fault: (site: FaultSite, error: unknown) => void;
 }

@@ -27,7 +27,8 @@ const SET_BY_EGRESS = new Set(['host', 'expect', 'accept-encoding']);
 
 export const ACCEPT_ENCODING = 'gzip, deflate, br';
 
-function connectionListed(values: readonly string[]): Set<string> {
+/** Names a `Connection` header lists: hop-by-hop for this message only. */
+export function connectionListed(values: readonly string[]): Set<string> {
   const names = new Set<string>();
   for (const value of values) {
     for (const name of value.split(',')) names.add(name.trim().toLowerCase());
@@ -52,7 +53,8 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-function headerList(headers: IncomingHttpHeaders): Array<[string, string]> {
+/** Node's header object as a list of pairs, repeated values kept. */
+export function headerList(headers: IncomingHttpHeaders): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
@@ -85,7 +87,8 @@ export interface ResponseShape {
   readonly decoder: (() => Transform) | undefined;
 }
 
-function encodable(name: string, value: string): boolean {
+/** True when a response head can carry this header. */
+export function encodable(name: string, value: string): boolean {
   try {
     encodeFetchResponseHead({ status: 200, statusText: '', headers: [[name, value]] });
     return true;

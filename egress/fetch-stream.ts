@@ -106,8 +106,11 @@ export class FetchStream implements StreamBehaviour {
       this.#fail(invalid('the request URL does not match the stream destination'));
       return;
     }
-    const { limits } = this.#context;
-    const connector = buildConnector({ timeout: limits.connectTimeoutMs });
+    const { limits, ca } = this.#context;
+    const connector = buildConnector({
+      timeout: limits.connectTimeoutMs,
+      ...(ca === undefined ? {} : { ca: [...ca] }),
+    });
     // Keep `host` (the URL's) for the Host header and TLS SNI; dial the approved address only.
     const client = new Client(url.origin, {
       connect: (options, callback) =>

@@ -77,6 +77,7 @@ export function createEgressService(
     metrics,
     log: config.log,
     dial: config.dial,
+    ca: config.ca,
     fault,
   };
   const wispServer = new WebSocketServer({

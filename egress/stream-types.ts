@@ -1,6 +1,7 @@
 /** What streams and the engine share: the connection's packet transport and the settings. */
 import type { Socket } from 'node:net';
 import type { WispPacket } from '../protocol/wisp-types.ts';
+import type { FaultSite } from '../server-kit/http-boundary.ts';
 import type { DestinationPolicy } from './destination-policy.ts';
 import type { IpAddress } from './ip-address.ts';
 import type { EgressLimits } from './limits.ts';
@@ -27,4 +28,8 @@ export interface StreamContext {
   readonly metrics: EgressMetrics;
   readonly log: Logger;
   readonly dial: Dialer;
+  /** Trusted CAs for the TLS the egress speaks itself; undefined: Node's defaults. */
+  readonly ca: readonly string[] | undefined;
+  /** An exception escaped one of our event handlers (a bug of ours): log it and count it. */
+  readonly fault: (site: FaultSite, error: unknown) => void;
 }

@@ -2,8 +2,9 @@
  * `/tunnel/`: the egress end of a consumer's tunnel, reached through a volunteer that copies
  * messages 1:1. First a Noise NK handshake (we are the responder with the static key), then
  * every message is a sealed frame carrying one Wisp packet, served by the same stream engine as
- * `/wisp/` plus the tunnel extensions (downlink credits, fetch streams). Nothing is accepted in
- * plaintext: before the handshake only a handshake-init is read, after it only frames.
+ * `/wisp/` plus the tunnel extensions (downlink credits, fetch and websocket streams). Nothing
+ * is accepted in plaintext: before the handshake only a handshake-init is read, after it only
+ * frames.
  */
 import type { WebSocket } from 'ws';
 import { isProtocolError } from '../protocol/errors.ts';
@@ -20,6 +21,7 @@ import { StreamEngine } from './stream-engine.ts';
 import { openTcp } from './tcp-stream.ts';
 import { messageBytes, WS_CLOSE } from './websocket-message.ts';
 import { WebSocketSender } from './websocket-sender.ts';
+import { openWebSocket } from './websocket-stream.ts';
 
 export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair): void {
   const { metrics, limits, log } = shared;
@@ -59,7 +61,7 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
         send,
       },
     },
-    openers: { tcp: openTcp, fetch: openFetch },
+    openers: { tcp: openTcp, fetch: openFetch, websocket: openWebSocket },
     downlinkCredits: true,
     onViolation: (code, message) => abort(WS_CLOSE.protocolError, code, message),
     onEnd: () => abort(WS_CLOSE.normal, 'ERR_EGRESS_CLIENT_END', 'CLOSE on stream 0'),

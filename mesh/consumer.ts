@@ -19,6 +19,7 @@ import {
   type HttpExchangeResponse,
   type TunnelStream,
 } from './tunnel-client.ts';
+import type { TunnelWebSocket, TunnelWebSocketOptions } from './tunnel-websocket.ts';
 
 export interface ConsumerStatus {
   /** Volunteers with an open tunnel. */
@@ -149,6 +150,17 @@ export class Consumer extends Emitter<ConsumerEvents> {
    */
   async exchange(request: HttpExchangeRequest, timeoutMs = 10_000): Promise<HttpExchangeResponse> {
     return (await this.#tunnel(timeoutMs)).exchange(request);
+  }
+
+  /**
+   * Opens a WebSocket connection at the egress through the least busy tunnel (see
+   * `TunnelClient.openWebSocket`).
+   */
+  async openWebSocket(
+    options: TunnelWebSocketOptions,
+    timeoutMs = 10_000,
+  ): Promise<TunnelWebSocket> {
+    return (await this.#tunnel(timeoutMs)).openWebSocket(options);
   }
 
   async #tunnel(timeoutMs: number): Promise<TunnelClient> {

@@ -23,6 +23,12 @@ import {
   type WispStreamType,
 } from '../protocol/wisp-types.ts';
 import { MeshError, StreamClosedError, TunnelRefusedError } from './errors.ts';
+import {
+  connectTunnelWebSocket,
+  webSocketRequest,
+  type TunnelWebSocket,
+  type TunnelWebSocketOptions,
+} from './tunnel-websocket.ts';
 
 /** Where tunnel messages go; the owner feeds what arrives into `TunnelClient.receive`. */
 export interface TunnelTransport {
@@ -272,6 +278,18 @@ export class TunnelClient {
       void reader.cancel().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Opens a WebSocket connection at the egress (a websocket stream, docs/protocol.md §3a);
+   * resolves once the origin has answered the upgrade: `status` 101 and an open socket, or
+   * its refusal (another status, the socket closed). A refused destination or a failed
+   * connection rejects with a `StreamClosedError` carrying the egress's reason.
+   */
+  async openWebSocket(options: TunnelWebSocketOptions): Promise<TunnelWebSocket> {
+    const request = webSocketRequest(options);
+    const stream = this.#open('websocket', request.target.host, request.target.port);
+    return connectTunnelWebSocket(stream, request);
   }
 
   #open(type: WispStreamType, host: string, port: number): TunnelStream {

@@ -43,10 +43,23 @@ export type FetchHeadErrorCode =
   | 'ERR_FETCH_HEAD_TOO_MANY_HEADERS'
   | 'ERR_FETCH_HEAD_INVALID';
 
+export type WebSocketFrameErrorCode =
+  | 'ERR_WS_FRAME_OPCODE'
+  | 'ERR_WS_FRAME_TOO_LARGE'
+  | 'ERR_WS_FRAME_CLOSE'
+  | 'ERR_WS_FRAME_UTF8'
+  | 'ERR_WS_FRAME_AFTER_CLOSE'
+  | 'ERR_WS_FRAME_TRUNCATED';
+
 export type SchemaErrorCode = 'ERR_SCHEMA_JSON' | 'ERR_SCHEMA_TOO_LARGE' | 'ERR_SCHEMA_INVALID';
 
 export type ProtocolErrorCode =
-  WispErrorCode | NoiseErrorCode | TunnelErrorCode | FetchHeadErrorCode | SchemaErrorCode;
+  | WispErrorCode
+  | NoiseErrorCode
+  | TunnelErrorCode
+  | FetchHeadErrorCode
+  | WebSocketFrameErrorCode
+  | SchemaErrorCode;
 
 /** Base class of every error raised by protocol/. */
 export class ProtocolError extends Error {
@@ -90,6 +103,15 @@ export class FetchHeadError extends ProtocolError {
   override name = 'FetchHeadError';
   declare readonly code: FetchHeadErrorCode;
   constructor(code: FetchHeadErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** A message frame of a websocket stream was rejected. */
+export class WebSocketFrameError extends ProtocolError {
+  override name = 'WebSocketFrameError';
+  declare readonly code: WebSocketFrameErrorCode;
+  constructor(code: WebSocketFrameErrorCode, message: string) {
     super(code, message);
   }
 }

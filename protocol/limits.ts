@@ -16,5 +16,11 @@ export const MAX_HOSTNAME_BYTES = 253;
 export const MAX_FETCH_HEAD_BYTES = 16 * 1024;
 export const MAX_FETCH_HEADERS = 100;
 
+/**
+ * One message (text or binary payload) of a websocket stream, either way. A receiver refuses a
+ * larger declared length as soon as the frame header is in, before buffering the payload.
+ */
+export const MAX_WEBSOCKET_MESSAGE_BYTES = 1024 * 1024;
+
 /** Largest JSON message accepted from a signaling or matchmaking client. */
 export const MAX_SIGNALING_MESSAGE_BYTES = 64 * 1024;

@@ -20,12 +20,15 @@ export type WispPacketType = keyof typeof WISP_PACKET_TYPES;
  * Stream type byte of CONNECT. `tcp` and `udp` are standard Wisp. Values ≥ 0x80 are this
  * project's tunnel-only extensions, never offered on the public `/wisp/` endpoint:
  * `fetch` is an HTTP request that the egress performs itself (see `fetch-head.ts`), because a
- * service worker cannot speak TLS over a raw stream without WebAssembly.
+ * service worker cannot speak TLS over a raw stream without WebAssembly; `websocket` is a
+ * WebSocket connection that the egress opens itself and whose messages it relays (see
+ * `websocket-frame.ts`), for the same reason.
  */
 export const WISP_STREAM_TYPES = {
   tcp: 0x01,
   udp: 0x02,
   fetch: 0x80,
+  websocket: 0x81,
 } as const;
 export type WispStreamType = keyof typeof WISP_STREAM_TYPES;
 

@@ -24,7 +24,11 @@ export interface TestEgress extends EgressServer {
 const LOCAL_NAMES = tableLookup({ 'origin.test': ['127.0.0.1'] });
 
 export async function startTestEgress(
-  options: { allow?: string[]; limits?: Partial<EgressLimits> } = {},
+  options: {
+    allow?: string[];
+    limits?: Partial<EgressLimits>;
+    extraCaCertificates?: string[];
+  } = {},
 ): Promise<TestEgress> {
   const key = generateKeyPair();
   const dialed: string[] = [];
@@ -44,6 +48,7 @@ export async function startTestEgress(
     log: 'silent',
     dial,
     limits: options.limits ?? {},
+    extraCaCertificates: options.extraCaCertificates ?? [],
   });
   return {
     ...egress,

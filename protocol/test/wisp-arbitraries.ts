@@ -28,7 +28,7 @@ const anyStreamId = fc.oneof(fc.constant(0), nonZeroStreamId);
 export const connectPacket: fc.Arbitrary<WispPacket> = fc.record({
   type: fc.constant('connect' as const),
   streamId: nonZeroStreamId,
-  streamType: fc.constantFrom<WispStreamType>('tcp', 'udp', 'fetch'),
+  streamType: fc.constantFrom<WispStreamType>('tcp', 'udp', 'fetch', 'websocket'),
   port: fc.integer({ min: 1, max: 0xffff }),
   hostname,
 });

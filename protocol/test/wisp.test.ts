@@ -61,6 +61,11 @@ const VECTORS: Array<[string, WispPacket, string]> = [
     '01 ffffffff 80 bb01 612e62',
   ],
   [
+    'CONNECT websocket (tunnel extension) to a.b:80',
+    { type: 'connect', streamId: 3, streamType: 'websocket', port: 80, hostname: 'a.b' },
+    '01 03000000 81 5000 612e62',
+  ],
+  [
     'CONNECT to an IPv6 literal on port 65535',
     { type: 'connect', streamId: 2, streamType: 'tcp', port: 65535, hostname: '::1' },
     '01 02000000 01 ffff 3a3a31',
@@ -118,7 +123,7 @@ describe('Wisp wire names', () => {
       close: 4,
       info: 5,
     });
-    expect(WISP_STREAM_TYPES).toEqual({ tcp: 1, udp: 2, fetch: 0x80 });
+    expect(WISP_STREAM_TYPES).toEqual({ tcp: 1, udp: 2, fetch: 0x80, websocket: 0x81 });
     expect(WISP_EXTENSION_IDS['stream-open-confirmation']).toBe(5);
   });
 
@@ -189,7 +194,7 @@ describe('Wisp decoder errors', () => {
     ['INFO on stream 1', '05 01000000 02 00', 'ERR_WISP_STREAM_ID'],
     ['CONNECT stream type 0x00', '01 01000000 00 5000 61', 'ERR_WISP_STREAM_TYPE'],
     ['CONNECT stream type 0x03', '01 01000000 03 5000 61', 'ERR_WISP_STREAM_TYPE'],
-    ['CONNECT stream type 0x81', '01 01000000 81 5000 61', 'ERR_WISP_STREAM_TYPE'],
+    ['CONNECT stream type 0x82', '01 01000000 82 5000 61', 'ERR_WISP_STREAM_TYPE'],
     ['CONNECT port 0', '01 01000000 01 0000 61', 'ERR_WISP_PORT'],
     ['CONNECT empty hostname', '01 01000000 01 5000', 'ERR_WISP_HOSTNAME'],
     ['hostname with NUL', '01 01000000 01 5000 6100', 'ERR_WISP_HOSTNAME'],
