@@ -66,9 +66,25 @@ async function boot(): Promise<void> {
       navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
     );
   }
-  navigator.serviceWorker.controller?.postMessage({ type: 'bu-new-hub' });
+  await forgetOldHub();
   window.top?.postMessage({ type: 'bu-site-hello', url: target.href }, hub);
   location.replace(sitePathFor(target, { site: location.origin, proxied: target.origin }));
+}
+
+/**
+ * Tells the worker to drop the port it may hold to an earlier hub (this boot may come from a
+ * new one), and waits until it has, so the page's own request asks this hub at once.
+ */
+async function forgetOldHub(): Promise<void> {
+  const controller = navigator.serviceWorker.controller;
+  if (controller === null) return;
+  const channel = new MessageChannel();
+  const done = new Promise<void>((resolve) => {
+    channel.port1.onmessage = () => resolve();
+    setTimeout(resolve, 1_000);
+  });
+  controller.postMessage({ type: 'bu-new-hub' }, [channel.port2]);
+  await done;
 }
 
 /** The worker's first request (the page itself) needs a port to the hub: pass one on. */

@@ -75,9 +75,11 @@ worker.addEventListener('activate', (event) => event.waitUntil(worker.clients.cl
 // A boot page means the hub opened this origin afresh (maybe a new hub page): the old port
 // may lead to a hub that is gone, so the next request asks for a new one at once.
 worker.addEventListener('message', (event) => {
-  const data = (event as MessageEvent<unknown>).data;
+  const message = event as MessageEvent<unknown>;
+  const data = message.data;
   if (typeof data === 'object' && data !== null && 'type' in data && data.type === 'bu-new-hub') {
     port = undefined;
+    message.ports[0]?.postMessage('done');
   }
 });
 

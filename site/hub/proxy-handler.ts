@@ -88,20 +88,41 @@ export async function scriptCookies(
   return cookieHeader(cookies.filter((cookie) => !cookie.httpOnly));
 }
 
-function charsetOf(contentType: string): string {
-  return /charset\s*=\s*"?([\w-]+)/i.exec(contentType)?.[1] ?? 'utf-8';
+/** The charset a Content-Type names, if it names one. */
+function charsetOf(contentType: string): string | undefined {
+  return /charset\s*=\s*"?([\w-]+)/i.exec(contentType)?.[1];
 }
 
-async function readText(body: ReadableStream<Uint8Array> | null, charset: string): Promise<string> {
+/**
+ * The charset an HTML document declares in its first 1024 bytes (`<meta charset>` or
+ * `<meta http-equiv="Content-Type" content="…charset=…">`), as the HTML spec's prescan finds
+ * it when the response header names none.
+ */
+export function declaredCharset(head: Uint8Array): string | undefined {
+  let text = '';
+  for (const byte of head.subarray(0, 1024)) text += String.fromCharCode(byte);
+  for (const tag of text.match(/<meta\b[^>]*>/gi) ?? []) {
+    const direct = /\bcharset\s*=\s*["']?\s*([\w-]+)/i.exec(tag);
+    if (direct?.[1]) return direct[1];
+  }
+  return undefined;
+}
+
+async function readText(
+  body: ReadableStream<Uint8Array> | null,
+  charset: string | undefined,
+  html: boolean,
+): Promise<string> {
   if (body === null) return '';
-  const buffer = await new Response(body).arrayBuffer();
+  const bytes = new Uint8Array(await new Response(body).arrayBuffer());
+  const label = charset ?? (html ? declaredCharset(bytes) : undefined) ?? 'utf-8';
   let decoder: TextDecoder;
   try {
-    decoder = new TextDecoder(charset);
+    decoder = new TextDecoder(label);
   } catch {
     decoder = new TextDecoder('utf-8');
   }
-  return decoder.decode(buffer);
+  return decoder.decode(bytes);
 }
 
 function textStream(text: string): ReadableStream<Uint8Array> {
@@ -172,7 +193,7 @@ export async function handleProxyRequest(
   if (request.method === 'HEAD' || (!isHtml && type !== 'text/css')) {
     return { ...response, headers: out };
   }
-  const text = await readText(response.body, charsetOf(contentType));
+  const text = await readText(response.body, charsetOf(contentType), isHtml);
   const rewritten = isHtml
     ? rewriteHtmlDocument(new DOMParser().parseFromString(text, 'text/html'), {
         url,
