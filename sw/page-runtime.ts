@@ -12,6 +12,7 @@
  * its own origin and other site origins, never the network.
  */
 import { proxyUrlFor, realUrlFor, type SiteScope } from './proxy-url.ts';
+import { webSocketClass } from './websocket-shim.ts';
 
 const script = document.currentScript;
 const scope: SiteScope = {
@@ -182,6 +183,13 @@ function install(): void {
 
   const beacon = navigator.sendBeacon.bind(navigator);
   navigator.sendBeacon = (url, data) => beacon(proxied(url), data);
+
+  // WebSocket: the page may open no socket itself; the hub opens it through the mesh.
+  window.WebSocket = webSocketClass(
+    (message, transfer) => toHub({ ...message, origin: scope.proxied }, transfer),
+    () => realBase().href,
+    (url) => (url.origin === scope.site ? (realUrlFor(url, scope) ?? url) : url),
+  );
 
   const NativeEventSource = window.EventSource;
   window.EventSource = class extends NativeEventSource {

@@ -39,8 +39,15 @@ describe('site addresses', () => {
 
   it('rewrites page URLs against the real base', () => {
     const base = 'https://example.com/dir/page.html';
-    expect(proxyUrlFor('other.html', base, SCOPE)).toBe('/dir/other.html');
+    // The site's own relative URLs stay as written: they resolve the same on the site origin.
+    expect(proxyUrlFor('other.html', base, SCOPE)).toBe('other.html');
     expect(proxyUrlFor('/root.css', base, SCOPE)).toBe('/root.css');
+    expect(proxyUrlFor('../up.html?q', base, SCOPE)).toBe('../up.html?q');
+    expect(proxyUrlFor('/~/x', base, SCOPE)).toBe('/~/https://example.com/~/x');
+    expect(proxyUrlFor('https://example.com/abs', base, SCOPE)).toBe('/abs');
+    expect(proxyUrlFor('x.js', 'https://cdn.example/lib/', SCOPE)).toBe(
+      '/~/https://cdn.example/lib/x.js',
+    );
     expect(proxyUrlFor('//cdn.example/x.js', base, SCOPE)).toBe('/~/https://cdn.example/x.js');
     expect(proxyUrlFor('http://plain.example/?q=1#h', base, SCOPE)).toBe(
       '/~/http://plain.example/?q=1#h',

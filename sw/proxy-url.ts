@@ -95,5 +95,11 @@ export function proxyUrlFor(raw: string, base: string | URL, scope: SiteScope): 
   }
   if (url.origin === scope.site) return url.href;
   if (!HTTP.test(url.protocol)) return LOCAL.test(url.href) ? url.href : 'about:blank#blocked';
+  // A relative URL of the site's own pages resolves on the site origin exactly as on the real
+  // site (same paths): it stays as the page wrote it, for scripts and selectors that read it.
+  const relative = !/^[a-z][a-z\d+.-]*:/i.test(value) && !value.startsWith('//');
+  if (relative && url.origin === scope.proxied && new URL(base).origin === scope.proxied) {
+    if (!reserved(url.pathname)) return raw;
+  }
   return sitePathFor(url, scope);
 }

@@ -15,8 +15,8 @@ import {
   type SitesConfig,
 } from '../../protocol/site-origins.ts';
 import { CookieJar } from './cookie-jar.ts';
-import { parseSetCookie } from './cookies.ts';
-import { handleProxyRequest, scriptCookies } from './proxy-handler.ts';
+import { cookieHeader, parseSetCookie } from './cookies.ts';
+import { firstParty, handleProxyRequest, scriptCookies } from './proxy-handler.ts';
 import { checkSiteMessage, type SiteSender } from './site-gateway.ts';
 import { consumerTransport } from './transport.ts';
 
@@ -47,7 +47,14 @@ const consumer = new Consumer({
   signaling: new URL('/signal/', location.origin).href,
   volunteers: 2,
 });
-const transport = consumerTransport(consumer);
+/** Settles once the consumer is connected to signaling: requests wait for it, not fail. */
+let markStarted: () => void = () => undefined;
+const consumerStarted = new Promise<void>((resolve) => (markStarted = resolve));
+const meshTransport = consumerTransport(consumer);
+const transport: typeof meshTransport = async (request) => {
+  await consumerStarted;
+  return meshTransport(request);
+};
 const jar = new CookieJar();
 let started = false;
 
@@ -72,6 +79,7 @@ async function start(): Promise<void> {
   try {
     await consumer.start();
     started = true;
+    markStarted();
     showOffline(false);
     showStatus(consumer.status);
   } catch (err) {
@@ -226,6 +234,14 @@ async function onSiteMessage(event: MessageEvent<unknown>): Promise<void> {
       }
       return;
     }
+    case 'bu-websocket':
+      if (sender.proxied !== undefined) {
+        openWebSocket(message.url, message.protocols, message.port, {
+          site: sender.site,
+          proxied: sender.proxied,
+        });
+      }
+      return;
     case 'bu-open': {
       const tab = new URL(HUB_PATH, location.origin);
       tab.searchParams.set('go', message.url.href);
@@ -236,6 +252,89 @@ async function onSiteMessage(event: MessageEvent<unknown>): Promise<void> {
 }
 
 addEventListener('message', (event) => void onSiteMessage(event));
+
+// ---- WebSockets of proxied pages (sw/websocket-shim.ts) --------------------------------
+const MAX_SOCKETS = 64;
+let sockets = 0;
+
+/** Opens a page's WebSocket at the egress through the mesh, and relays it on `port`. */
+function openWebSocket(
+  url: URL,
+  protocols: readonly string[],
+  port: MessagePort,
+  scope: SiteScope,
+): void {
+  if (sockets >= MAX_SOCKETS) {
+    port.postMessage({ t: 'close', code: 1006, reason: '', wasClean: false });
+    port.close();
+    return;
+  }
+  sockets += 1;
+  let open = true;
+  const release = (): void => {
+    if (open) sockets -= 1;
+    open = false;
+  };
+  const fail = (): void => {
+    release();
+    port.postMessage({ t: 'close', code: 1006, reason: '', wasClean: false });
+    port.close();
+  };
+  void (async () => {
+    const http = new URL(url.href.replace(/^ws/, 'http'));
+    const ownSite = firstParty(http, scope);
+    const cookies = ownSite
+      ? await jar.cookiesFor(http, { topLevel: current, safeTopLevelNavigation: false })
+      : [];
+    const headers: Array<[string, string]> = [['origin', scope.proxied]];
+    if (cookies.length > 0) headers.push(['cookie', cookieHeader(cookies)]);
+    await consumerStarted;
+    const socket = await consumer.openWebSocket({ url: url.href, protocols, headers }, 30_000);
+    if (ownSite) {
+      const now = Date.now();
+      const fresh = socket.headers
+        .filter(([name]) => name.toLowerCase() === 'set-cookie')
+        .map(([, value]) => parseSetCookie(value, http, now))
+        .filter((cookie) => cookie !== undefined);
+      if (fresh.length > 0) {
+        await jar.store(fresh, now);
+        void pushCookies(scope);
+      }
+    }
+    if (socket.status !== 101) return fail();
+    port.onmessage = (event: MessageEvent<unknown>) => {
+      const data: unknown = event.data;
+      if (typeof data !== 'object' || data === null || !('t' in data)) return;
+      if (data.t === 'send' && 'data' in data) {
+        if (typeof data.data === 'string') socket.send(data.data);
+        else if (data.data instanceof ArrayBuffer) socket.send(new Uint8Array(data.data));
+      } else if (data.t === 'close') {
+        const code = 'code' in data && typeof data.code === 'number' ? data.code : undefined;
+        const reason = 'reason' in data && typeof data.reason === 'string' ? data.reason : '';
+        socket.close(code, reason.slice(0, 123));
+      }
+    };
+    socket.on('message', (message) => {
+      if (typeof message === 'string') {
+        port.postMessage({ t: 'message', data: message });
+      } else {
+        const buffer = message.slice().buffer;
+        port.postMessage({ t: 'message', data: buffer }, [buffer]);
+      }
+    });
+    socket.on('close', (close) => {
+      release();
+      port.postMessage({
+        t: 'close',
+        code: close.code,
+        reason: close.reason,
+        wasClean: close.wasClean,
+      });
+      port.close();
+    });
+    port.postMessage({ t: 'open', protocol: socket.protocol });
+  })().catch(fail);
+}
 
 // ---- the address bar and the frame ---------------------------------------------------
 function normalise(text: string): URL | undefined {

@@ -20,7 +20,13 @@ export type SiteMessage =
   | { readonly type: 'bu-port'; readonly port: MessagePort }
   | { readonly type: 'bu-location'; readonly url: URL; readonly title: string }
   | { readonly type: 'bu-cookie'; readonly url: URL; readonly value: string }
-  | { readonly type: 'bu-open'; readonly url: URL };
+  | { readonly type: 'bu-open'; readonly url: URL }
+  | {
+      readonly type: 'bu-websocket';
+      readonly url: URL;
+      readonly protocols: readonly string[];
+      readonly port: MessagePort;
+    };
 
 export interface SiteSender {
   /** The site origin the message came from. */
@@ -32,6 +38,8 @@ export interface SiteSender {
 }
 
 const MAX_TITLE = 1024;
+const MAX_PROTOCOLS = 16;
+const TOKEN = /^[!#-'*+.^-z|~-]{1,128}$/;
 const MAX_COOKIE_WRITE = 8192;
 
 /** Windows in the frame's tree: the frame's own, its frames, theirs… (bounded). */
@@ -124,6 +132,37 @@ export function checkSiteMessage(
       return {
         message: { type: 'bu-cookie', url, value },
         sender: { site, proxied: url.origin, window },
+      };
+    }
+    case 'bu-websocket': {
+      const origin = field(data, 'origin');
+      const text = field(data, 'url');
+      const protocols = field(data, 'protocols');
+      const [port] = event.ports;
+      if (
+        typeof origin !== 'string' ||
+        typeof text !== 'string' ||
+        text.length > 8192 ||
+        port === undefined ||
+        !Array.isArray(protocols) ||
+        protocols.length > MAX_PROTOCOLS ||
+        !protocols.every((p): p is string => typeof p === 'string' && TOKEN.test(p)) ||
+        !speaksFor(origin)
+      ) {
+        return undefined;
+      }
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        return undefined;
+      }
+      if ((url.protocol !== 'ws:' && url.protocol !== 'wss:') || url.username || url.password) {
+        return undefined;
+      }
+      return {
+        message: { type: 'bu-websocket', url, protocols, port },
+        sender: { site, proxied: origin, window },
       };
     }
     case 'bu-open': {

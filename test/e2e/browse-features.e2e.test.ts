@@ -12,7 +12,7 @@ import {
 } from 'node-datachannel/polyfill';
 import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { Volunteer } from '../../mesh/volunteer.ts';
 import { launchChromium, type LaunchedChromium } from './chromium.ts';
 import { startSiteStack, type SiteStack } from './site-stack.ts';
@@ -67,6 +67,7 @@ beforeAll(async () => {
 <a id="download" href="/report.csv">download</a>
 <button id="open" onclick="window.open('/cyrillic')">open</button>
 <p id="events"></p>
+<p id="socket"></p>
 <script>
   const seen = [];
   const source = new EventSource('/events');
@@ -75,8 +76,25 @@ beforeAll(async () => {
     document.getElementById('events').textContent = seen.join(',');
     if (seen.length === 3) source.close();
   };
+  const log = [];
+  const show = () => (document.getElementById('socket').textContent = log.join('|'));
+  const socket = new WebSocket(location.href.replace(/^http/, 'ws') + 'echo', ['chat']);
+  socket.binaryType = 'arraybuffer';
+  socket.onopen = () => { log.push('open:' + socket.protocol); show(); socket.send('ping'); socket.send(new Uint8Array([1, 2, 3])); };
+  socket.onmessage = (event) => {
+    log.push(typeof event.data === 'string' ? event.data : 'bytes:' + new Uint8Array(event.data).join(','));
+    show();
+    if (log.length === 4) socket.close(1000, 'done');
+  };
+  socket.onclose = (event) => { log.push('close:' + event.code + ':' + event.wasClean); show(); };
 </script>`);
     }
+  });
+  // A WebSocket echo on the same origin: the page's socket must reach it through the mesh.
+  const echo = new WebSocketServer({ server: origin, path: '/echo' });
+  echo.on('connection', (socket, req) => {
+    socket.send(`hello ${req.headers.origin ?? 'no origin'} ${socket.protocol}`);
+    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
   });
   await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
@@ -101,10 +119,23 @@ afterAll(async () => {
 
 async function browse(url: string, ready: string): Promise<{ hub: Page; frame: Frame }> {
   const hub = await chromium.context.newPage();
+  if (process.env['BU_DEBUG'])
+    hub.on('console', (m) => console.log(`${m.type()}: ${m.text().slice(0, 200)}`));
   await hub.goto(`${stack.url}/browse/?go=${encodeURIComponent(url)}`);
   await expect
     .poll(() => hub.frameLocator('#bu-frame').locator(ready).count(), { timeout: 30_000 })
-    .toBe(1);
+    .toBe(1)
+    .catch(async (err: unknown) => {
+      const status = await hub.textContent('#bu-status');
+      const frames = hub.frames().map((f) => f.url());
+      const text = await hub
+        .frames()[1]
+        ?.textContent('body')
+        .catch(() => '');
+      throw new Error(
+        `${String(err)}\nstatus: ${status}\nframes: ${frames.join(' ')}\nframe text: ${text}`,
+      );
+    });
   const frame = hub.frames().find((f) => f !== hub.mainFrame() && f.url().includes('.localhost:'));
   if (!frame) throw new Error('no site frame');
   return { hub, frame };
@@ -149,6 +180,14 @@ describe('/browse/ does what a browser does', () => {
         .toBe('Привет');
       await tab.close();
     }
+    await hub.close();
+  });
+
+  it('opens a WebSocket through the mesh (the page may open none itself)', async () => {
+    const { hub, frame } = await browse(`${base}/`, '#title');
+    await expect
+      .poll(() => frame.locator('#socket').textContent(), { timeout: 20_000 })
+      .toBe(`open:chat|hello ${base} chat|ping|bytes:1,2,3|close:1000:true`);
     await hub.close();
   });
 

@@ -212,7 +212,9 @@ function mathjax(): StaticSite {
     rendered: { selector: 'li > a[href$=".html"]', atLeast: 15 },
     navigation: {
       description: 'follow the index link to the page of sample equations',
-      steps: [{ click: 'a[href="sample.html"]' }],
+      // By its text, as a reader picks it: through /browse/ the rewriter writes the link's
+      // href="sample.html" as the path "/test/sample.html" (the same address on the site origin).
+      steps: [{ click: 'li > a:text-is("Page included several examples TeX equations")' }],
       expect: {
         url: /\/test\/sample\.html$/,
         // Typeset and shown: MathJax marks displays MathJax_Processing, then MathJax_Processed,
