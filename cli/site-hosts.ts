@@ -100,6 +100,8 @@ export function createSiteHosts(options: SiteHostsOptions): SiteHosts {
           'content-length': info.size,
           'cache-control': 'no-cache',
           ...(file === 'sw.js' ? { 'service-worker-allowed': '/' } : {}),
+          // Sandboxed srcdoc documents (an opaque origin) load the runtime too.
+          ...(file === 'runtime.js' ? { 'cross-origin-resource-policy': 'cross-origin' } : {}),
         });
         if (req.method === 'HEAD') {
           res.end();

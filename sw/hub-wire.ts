@@ -111,7 +111,9 @@ export function siteCsp(hub: string, config: SitesConfig): string {
     "default-src 'self' blob: data: 'unsafe-inline' 'unsafe-eval'",
     "connect-src 'self' blob: data:",
     `form-action 'self' ${sites}`,
-    `frame-src 'self' blob: data: ${sites}`,
+    // Not data: — a data: frame is an opaque origin of its own, a fresh realm the runtime
+    // cannot reach, with a WebRTC no policy can forbid.
+    `frame-src 'self' blob: ${sites}`,
     "worker-src 'self' blob:",
     "base-uri 'self'",
     "object-src 'none'",

@@ -11,17 +11,22 @@
  * the page lives in an origin of its own, and the policy on every response lets it reach only
  * its own origin and other site origins, never the network.
  */
+import { templateOf } from '../protocol/site-origins.ts';
 import { proxyUrlFor, realUrlFor, type SiteScope } from './proxy-url.ts';
+import { createRealmGuard } from './realm-guard.ts';
 import { webSocketClass } from './websocket-shim.ts';
 
 const script = document.currentScript;
 const scope: SiteScope = {
-  site: location.origin,
+  // A srcdoc or blob: document made by a page carries the site in the tag (its own origin
+  // may be opaque); a page the hub rewrote is on the site origin itself.
+  site: script?.getAttribute('data-site') ?? location.origin,
   proxied: script?.getAttribute('data-proxied') ?? '',
+  sites: templateOf(script?.getAttribute('data-site') ?? location.origin),
 };
 const hub = script?.getAttribute('data-hub') ?? '';
 let cookies = script?.getAttribute('data-cookies') ?? '';
-const here = realUrlFor(location.href, scope);
+const here = realUrlFor(location.href, scope) ?? realUrlFor(document.baseURI, scope);
 
 /** The page's real base URL (the rewriter put a site-origin `<base>` in if it had one). */
 function realBase(): URL {
@@ -38,130 +43,7 @@ function toHub(message: Record<string, unknown>, transfer: Transferable[] = []):
   }
 }
 
-function blocked(name: string): () => never {
-  return () => {
-    throw new DOMException(
-      `${name} is disabled in Browse: it would bypass the proxy`,
-      'NotSupportedError',
-    );
-  };
-}
-
-const WEBRTC = ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel'];
-const disarmed = new WeakSet<Window>();
-
-/** Takes WebRTC away from a window of this origin (the page's, or a frame's it made). */
-function disarm(target: Window): void {
-  if (disarmed.has(target)) return;
-  try {
-    for (const name of WEBRTC) {
-      Object.defineProperty(target, name, {
-        value: blocked(name),
-        configurable: false,
-        writable: false,
-      });
-    }
-    disarmed.add(target);
-  } catch {
-    /* another origin's window: its own policy and runtime apply */
-  }
-}
-
-/** Disarms every frame of this window and theirs (a new frame is a new set of globals). */
-function disarmFrames(root: Window = window, depth = 0): void {
-  if (depth > 8) return;
-  for (let i = 0; i < root.length; i++) {
-    const child = root[i];
-    if (child === undefined) continue;
-    disarm(child);
-    try {
-      disarmFrames(child, depth + 1);
-    } catch {
-      /* cross-origin */
-    }
-  }
-}
-
-/**
- * Every way a script can put a frame into the document, wrapped so that the frame's window is
- * disarmed before the script's next statement can reach it (`frames[0].RTCPeerConnection`).
- * Browsers let no page forbid WebRTC outright (no CSP directive for it in Chromium), so this
- * is best effort; docs/architecture.md says what remains.
- */
-function guardFrameInsertion(): void {
-  const wrap = (prototype: object, name: string): void => {
-    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
-    if (descriptor === undefined) return;
-    if (typeof descriptor.value === 'function') {
-      const original = descriptor.value as (...args: unknown[]) => unknown;
-      Object.defineProperty(prototype, name, {
-        ...descriptor,
-        value: function (this: unknown, ...args: unknown[]) {
-          const result = original.apply(this, args);
-          disarmFrames();
-          return result;
-        },
-      });
-    } else if (descriptor.set) {
-      // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
-      const set = descriptor.set;
-      Object.defineProperty(prototype, name, {
-        ...descriptor,
-        set(this: unknown, value: unknown) {
-          set.call(this, value);
-          disarmFrames();
-        },
-      });
-    }
-  };
-  for (const name of ['appendChild', 'insertBefore', 'replaceChild']) wrap(Node.prototype, name);
-  for (const name of [
-    'append',
-    'prepend',
-    'after',
-    'before',
-    'replaceWith',
-    'replaceChildren',
-    'insertAdjacentElement',
-    'insertAdjacentHTML',
-    'innerHTML',
-    'outerHTML',
-    'setHTMLUnsafe',
-  ]) {
-    wrap(Element.prototype, name);
-  }
-  for (const name of ['append', 'prepend', 'replaceChildren'])
-    wrap(DocumentFragment.prototype, name);
-  for (const name of ['innerHTML', 'setHTMLUnsafe']) wrap(ShadowRoot.prototype, name);
-  for (const name of ['write', 'writeln', 'append', 'prepend', 'replaceChildren']) {
-    wrap(Document.prototype, name);
-  }
-  wrap(Range.prototype, 'insertNode');
-  const contentWindow = Object.getOwnPropertyDescriptor(
-    HTMLIFrameElement.prototype,
-    'contentWindow',
-  );
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
-  const getWindow = contentWindow?.get;
-  if (contentWindow && getWindow) {
-    Object.defineProperty(HTMLIFrameElement.prototype, 'contentWindow', {
-      ...contentWindow,
-      get(this: HTMLIFrameElement) {
-        const inner = getWindow.call(this) as Window | null;
-        if (inner !== null) disarm(inner);
-        return inner;
-      },
-    });
-  }
-  // Frames the parser makes, and frames that navigated to a fresh document.
-  new MutationObserver(() => disarmFrames()).observe(document, { childList: true, subtree: true });
-  addEventListener('load', () => disarmFrames(), true);
-}
-
 function install(): void {
-  disarm(window);
-  guardFrameInsertion();
-
   const nativeFetch = window.fetch.bind(window);
   window.fetch = (input: RequestInfo | URL, init?: RequestInit) =>
     input instanceof Request
@@ -234,57 +116,19 @@ function install(): void {
     true,
   );
 
-  // Attributes and properties that load something.
-  const urlAttributes = new Set(['src', 'href', 'action', 'formaction', 'poster', 'data']);
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
-  const setAttribute = Element.prototype.setAttribute;
-  Element.prototype.setAttribute = function (this: Element, name: string, value: string) {
-    const lower = name.toLowerCase();
-    let next = value;
-    if (urlAttributes.has(lower) && !(this instanceof SVGElement)) next = proxied(value);
-    else if (lower === 'srcset')
-      next = value.replace(/(^|,\s*)(\S+)/g, (_, sep: string, u: string) => sep + proxied(u));
-    setAttribute.call(this, name, next);
-  };
-  const properties: Array<[{ prototype: object }, string]> = [
-    [HTMLImageElement, 'src'],
-    [HTMLScriptElement, 'src'],
-    [HTMLIFrameElement, 'src'],
-    [HTMLSourceElement, 'src'],
-    [HTMLMediaElement, 'src'],
-    [HTMLEmbedElement, 'src'],
-    [HTMLLinkElement, 'href'],
-    [HTMLAnchorElement, 'href'],
-    [HTMLFormElement, 'action'],
-  ];
-  for (const [type, property] of properties) {
-    const descriptor = Object.getOwnPropertyDescriptor(type.prototype, property);
-    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
-    const set = descriptor?.set;
-    if (!descriptor || !set) continue;
-    Object.defineProperty(type.prototype, property, {
-      ...descriptor,
-      set(this: Element, value: unknown) {
-        set.call(this, proxied(String(value)));
-      },
-    });
-  }
-
-  // Location changes to other sites: location.href = …, location.assign(), links the
-  // rewriter missed. The site's worker sends a navigation to another origin on to that
-  // origin; here it only needs the right address on this one.
-  const navigation = (window as { navigation?: EventTarget }).navigation;
-  navigation?.addEventListener('navigate', (event) => {
-    if (!(event instanceof Event) || !('destination' in event)) return;
-    const destination = (event as Event & { destination: { url: string } }).destination.url;
-    const url = new URL(destination);
-    if (url.origin === scope.site || !/^https?:$/.test(url.protocol)) return;
-    event.preventDefault();
-    location.assign(proxied(url));
-  });
-
   installCookies();
 }
+
+function attribute(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The runtime again, for documents a script makes (srcdoc, blob:): their realm first. */
+const runtimeTag =
+  `<script src="${attribute(scope.site)}/~bu/runtime.js" data-site="${attribute(scope.site)}" ` +
+  `data-proxied="${attribute(scope.proxied)}" data-hub="${attribute(hub)}"></script>`;
+
+const guard = createRealmGuard({ proxied, runtimeTag, site: scope.site });
 
 /** Where a URL given to window.open or a link really goes; undefined for local schemes. */
 function realTarget(url: string | URL): URL | undefined {
@@ -350,6 +194,9 @@ function relayPorts(): void {
   navigator.serviceWorker?.startMessages();
 }
 
+// Whatever else fails, this realm and the frames it makes lose WebRTC and their shortcuts to
+// the network.
+guard(window);
 if (here && scope.proxied !== '') {
   relayPorts();
   install();

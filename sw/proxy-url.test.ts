@@ -60,6 +60,11 @@ describe('site addresses', () => {
     expect(proxyUrlFor('data:text/plain,hi', base, SCOPE)).toBe('data:text/plain,hi');
     expect(proxyUrlFor('javascript:void(0)', base, SCOPE)).toBe('javascript:void(0)');
     expect(proxyUrlFor(`${SCOPE.site}/x`, base, SCOPE)).toBe(`${SCOPE.site}/x`);
+    // Another site origin is ours already, when the template is known.
+    const other = 'http://bbbbbbbbbbbbbbbbbbbbbbbbbb.localhost:8080/p';
+    expect(proxyUrlFor(other, base, { ...SCOPE, sites: 'http://{label}.localhost:8080' })).toBe(
+      other,
+    );
     expect(proxyUrlFor('ftp://files.example/', base, SCOPE)).toBe('about:blank#blocked');
     expect(proxyUrlFor('http://[bad', base, SCOPE)).toBe('about:blank#blocked');
     expect(proxyUrlFor('', base, SCOPE)).toBe('');

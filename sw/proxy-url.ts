@@ -12,7 +12,7 @@
  *
  * The fragment stays in the browser, as it would on the real site.
  */
-import { SITE_FILES } from '../protocol/site-origins.ts';
+import { labelOf, SITE_FILES } from '../protocol/site-origins.ts';
 
 export const PROXY_PREFIX = '/~/';
 
@@ -21,6 +21,16 @@ export interface SiteScope {
   readonly site: string;
   /** The proxied origin it shows, e.g. `https://a.example`. */
   readonly proxied: string;
+  /**
+   * The sites template (`http://{label}.localhost:8080`), when known: a URL on any site origin
+   * is already an address of ours (another site's page) and is left as it is.
+   */
+  readonly sites?: string;
+}
+
+function onSiteOrigin(url: URL, scope: SiteScope): boolean {
+  if (url.origin === scope.site) return true;
+  return scope.sites !== undefined && labelOf({ template: scope.sites }, url.origin) !== undefined;
 }
 
 const HTTP = /^https?:$/;
@@ -93,7 +103,7 @@ export function proxyUrlFor(raw: string, base: string | URL, scope: SiteScope): 
   } catch {
     return 'about:blank#blocked';
   }
-  if (url.origin === scope.site) return url.href;
+  if (onSiteOrigin(url, scope)) return url.href;
   if (!HTTP.test(url.protocol)) return LOCAL.test(url.href) ? url.href : 'about:blank#blocked';
   // A relative URL of the site's own pages resolves on the site origin exactly as on the real
   // site (same paths): it stays as the page wrote it, for scripts and selectors that read it.

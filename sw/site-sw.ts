@@ -64,8 +64,12 @@ const csp = siteCsp(hub, config);
 /** Whether the registration's claim holds; a worker for which it does not serves nothing. */
 const valid = checkRegistration();
 
-/** How long the hub has to acknowledge a request before its port counts as gone. */
-const ACK_TIMEOUT_MS = 3_000;
+/**
+ * How long the hub has to acknowledge a request before its port counts as gone. Generous: a
+ * busy hub acknowledges late, and a request sent again reaches the origin twice; a gone hub is
+ * rare (a boot page drops the old port first).
+ */
+const ACK_TIMEOUT_MS = 10_000;
 const HEAD_TIMEOUT_MS = 120_000;
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
@@ -169,9 +173,10 @@ function isMessage(value: unknown, t: string): boolean {
 // ---- one request --------------------------------------------------------------------------
 async function proxy(event: FetchEventLike, target: URL): Promise<Response> {
   const { request } = event;
-  // The body may be needed twice: once more if the first port turns out to be gone.
-  const spare = request.body === null ? request : request.clone();
-  for (const attempt of [request, spare]) {
+  // Sent again on a new port only when the first port turns out to be gone, and only if that
+  // cannot do anything twice at the origin (a late hub may have sent it after all).
+  const again = request.method === 'GET' || request.method === 'HEAD';
+  for (const attempt of again ? [request, request] : [request]) {
     const to = await hubPort(event);
     if (to === undefined) {
       return errorPage(503, 'Browse is not open: open it again to reach this page.');

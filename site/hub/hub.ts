@@ -213,7 +213,11 @@ async function onSiteMessage(event: MessageEvent<unknown>): Promise<void> {
   switch (message.type) {
     case 'bu-port':
       if (sender.proxied !== undefined) {
-        serve(message.port, { site: sender.site, proxied: sender.proxied });
+        serve(message.port, {
+          site: sender.site,
+          proxied: sender.proxied,
+          sites: config.template,
+        });
       }
       return;
     case 'bu-site-hello':
