@@ -7,7 +7,7 @@
  */
 import type { DataConnection, Peer } from 'peerjs';
 import { base64urlToBytes, constantTimeEqual } from '../protocol/bytes.ts';
-import type { EgressInfo, NatType } from '../protocol/matchmaking.ts';
+import { MAX_HAVE, type EgressInfo, type NatType } from '../protocol/matchmaking.ts';
 import { encodeHello } from '../protocol/tunnel-hello.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
@@ -214,6 +214,7 @@ export class Consumer extends Emitter<ConsumerEvents> {
             count: missing,
             nat: this.#options.nat ?? 'unknown',
             ...(this.#options.pool ? { pool: this.#options.pool } : {}),
+            have: [...this.#tunnels.keys(), ...this.#pending].slice(0, MAX_HAVE),
           },
           this.#abort.signal,
         );

@@ -63,6 +63,8 @@ export function matchmakingErrorStatus(code: MatchmakingErrorCode): number {
 export const MAX_VOLUNTEER_SLOTS = 64;
 /** Most volunteers one consumer asks for in one match. */
 export const MAX_MATCH_COUNT = 8;
+/** Most volunteers a consumer lists as connected (`have`) in a match request. */
+export const MAX_HAVE = 32;
 export const MAX_EGRESSES = 32;
 export const MAX_EGRESS_ID_LENGTH = 64;
 export const MAX_EGRESS_URL_LENGTH = 2048;
@@ -100,6 +102,13 @@ export interface ConsumerMatchRequest {
   readonly count: number;
   readonly nat: NatType;
   readonly pool?: string;
+  /**
+   * The volunteers this consumer has a tunnel through (or is opening one through) now. With
+   * it the server introduces none of them again, and may introduce one the consumer has lost
+   * at once; without it, a volunteer that answered the consumer is not introduced to it again
+   * until the match hold has passed.
+   */
+  readonly have?: readonly string[];
 }
 
 export interface VolunteerRef {
@@ -241,7 +250,18 @@ export function parseConsumerMatchRequest(body: unknown): ConsumerMatchRequest {
     nat: expectOneOf(readField(record, 'nat'), 'nat', NAT_TYPES),
   };
   const pool = readPool(record);
-  return pool === undefined ? request : { ...request, pool };
+  const haveField = readField(record, 'have');
+  const have =
+    haveField === undefined
+      ? undefined
+      : expectArray(haveField, 'have', 0, MAX_HAVE).map((id, index) =>
+          expectId(id, childPath('have', index)),
+        );
+  return {
+    ...request,
+    ...(pool === undefined ? {} : { pool }),
+    ...(have === undefined ? {} : { have }),
+  };
 }
 
 /** A match holds at least one volunteer; "none" is an error body (`no-volunteers`). */

@@ -75,10 +75,14 @@ export class MatchLedger {
     this.#paired.set(key, now + this.#holdMs);
   }
 
-  /** Whether the pair has an introduction outstanding, or was connected lately. */
-  has(consumer: string, volunteer: string): boolean {
+  /**
+   * Whether the pair has an introduction outstanding, or was connected lately (unless the
+   * consumer said whom it is connected to: then `have` decides instead).
+   */
+  has(consumer: string, volunteer: string, have?: ReadonlySet<string>): boolean {
     const key = pairKey(consumer, volunteer);
-    return this.#entries.has(key) || this.#paired.has(key);
+    if (this.#entries.has(key)) return true;
+    return have === undefined ? this.#paired.has(key) : have.has(volunteer);
   }
 
   /** Drops holds that ran out by `now`. */

@@ -101,6 +101,8 @@ interface Consumer {
   readonly country: string;
   readonly nat: NatType;
   readonly pool: string;
+  /** The volunteers it says it is connected to (ConsumerMatchRequest.have). */
+  readonly have: ReadonlySet<string> | undefined;
 }
 
 interface PendingMatch extends Consumer {
@@ -253,6 +255,7 @@ export class Matchmaker {
       country: caller.country,
       nat: trustedNat(request.nat),
       pool: request.pool ?? PUBLIC_POOL,
+      have: request.have === undefined ? undefined : new Set(request.have),
     };
     const allowance = this.#allowance(consumer);
     if (allowance <= 0) {
@@ -440,7 +443,7 @@ export class Matchmaker {
       (this.#options.ignoreNat === true ||
         volunteer.nat !== 'restricted' ||
         consumer.nat !== 'restricted') &&
-      !ledger.has(consumer.id, volunteer.id) &&
+      !ledger.has(consumer.id, volunteer.id, consumer.have) &&
       ledger.count('volunteer', volunteer.id) < this.#options.shares.volunteerSlots &&
       ledger.count('volunteerGroup', volunteer.group) <
         this.#groupCap(volunteer.pool, volunteer.group, 'volunteer') &&

@@ -49,6 +49,36 @@ const URL_ATTRIBUTES = new Set([
 ]);
 const DROPPED_HINTS = /(?:^|\s)(?:preconnect|dns-prefetch|prerender)(?:\s|$)/i;
 
+/** A getter of the page's own window, or of its prototype chain, taken before a page runs. */
+function nativeGetter(name: string): ((this: unknown) => unknown) | undefined {
+  for (
+    let owner: object | null = window;
+    owner !== null;
+    owner = Object.getPrototypeOf(owner) as object | null
+  ) {
+    const descriptor = getOwnPropertyDescriptor(owner, name);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(realm)
+    if (descriptor) return descriptor.get;
+  }
+  return undefined;
+}
+const frameElementOf = nativeGetter('frameElement');
+const navigationOf = nativeGetter('navigation');
+const NavigationType = (globalThis as { Navigation?: { prototype: object } }).Navigation;
+const currentEntryOf =
+  NavigationType &&
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(navigation)
+  getOwnPropertyDescriptor(NavigationType.prototype, 'currentEntry')?.get;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(node)
+const { insertBefore, removeChild } = Node.prototype;
+/* eslint-disable @typescript-eslint/unbound-method -- each called with .call(node) */
+const nodeTypeOf = getOwnPropertyDescriptor(Node.prototype, 'nodeType')?.get;
+const ownerElementOf = getOwnPropertyDescriptor(Attr.prototype, 'ownerElement')?.get;
+const nameOf = getOwnPropertyDescriptor(Attr.prototype, 'name')?.get;
+const attrValueOf = getOwnPropertyDescriptor(Attr.prototype, 'value')?.get;
+const attrValueSet = getOwnPropertyDescriptor(Attr.prototype, 'value')?.set;
+/* eslint-enable @typescript-eslint/unbound-method */
+
 function blocked(name: string): () => never {
   return function () {
     throw new DOMException(
@@ -80,8 +110,10 @@ export function createRealmGuard(options: GuardOptions): (realm: Window) => void
     disarm(realm);
     wrapInsertion(realm);
     wrapAttributes(realm);
+    wrapAttributeNodes(realm);
     wrapBlobs(realm);
     catchNavigations(realm);
+    holdBlank(realm);
     guardFrames(realm);
   }
 
@@ -280,6 +312,21 @@ export function createRealmGuard(options: GuardOptions): (realm: Window) => void
     }
     // What parses straight into the live document: guard what it made right after.
     for (const name of ['write', 'writeln', 'execCommand']) wrapMethod(D.prototype, name);
+    // document.open (and a write that opens) erases the window's listeners: hold it again.
+    for (const name of ['open', 'write', 'writeln']) {
+      const descriptor = getOwnPropertyDescriptor(D.prototype, name);
+      const original = descriptor?.value as ((...args: unknown[]) => unknown) | undefined;
+      if (descriptor === undefined || typeof original !== 'function') continue;
+      defineProperty(D.prototype, name, {
+        ...descriptor,
+        value: function (this: Document, ...args: unknown[]) {
+          const result = original.apply(this, args);
+          const view = this.defaultView;
+          if (view !== null) holdBlank(view);
+          return result;
+        },
+      });
+    }
 
     // Frames the parser makes (a document still loading) and frames that navigated.
     new realm.MutationObserver(everything).observe(realm.document, {
@@ -310,7 +357,8 @@ export function createRealmGuard(options: GuardOptions): (realm: Window) => void
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
     const setAttribute = E.prototype.setAttribute;
     E.prototype.setAttribute = function (this: Element, name: string, value: string) {
-      setAttribute.call(this, name, rewriteAttribute(this, String(name), String(value)));
+      const rewritten = rewriteAttribute(this, String(name), String(value));
+      starting(this, () => setAttribute.call(this, name, rewritten));
       everything();
     };
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
@@ -321,12 +369,8 @@ export function createRealmGuard(options: GuardOptions): (realm: Window) => void
       name: string,
       value: string,
     ) {
-      setAttributeNS.call(
-        this,
-        namespace,
-        name,
-        rewriteAttribute(this, String(name), String(value)),
-      );
+      const rewritten = rewriteAttribute(this, String(name), String(value));
+      starting(this, () => setAttributeNS.call(this, namespace, name, rewritten));
     };
     const properties: Array<[{ prototype: object } | undefined, string]> = [
       [realm.HTMLImageElement, 'src'],
@@ -359,7 +403,8 @@ export function createRealmGuard(options: GuardOptions): (realm: Window) => void
       defineProperty(type.prototype, property, {
         ...descriptor,
         set(this: Element, value: unknown) {
-          set.call(this, rewriteAttribute(this, property.toLowerCase(), String(value)));
+          const rewritten = rewriteAttribute(this, property.toLowerCase(), String(value));
+          starting(this, () => set.call(this, rewritten));
           everything();
         },
       });
@@ -378,7 +423,6 @@ export function createRealmGuard(options: GuardOptions): (realm: Window) => void
     }
   }
 
-  /** Navigations of this realm to another origin get their address on the site origin. */
   /**
    * An HTML document a script makes as a Blob (to show in a frame) gets the runtime first, as
    * srcdoc documents do.
@@ -394,6 +438,7 @@ export function createRealmGuard(options: GuardOptions): (realm: Window) => void
     };
   }
 
+  /** Navigations of this realm to another origin get their address on the site origin. */
   function catchNavigations(realm: Realm): void {
     const navigation = (realm as { navigation?: EventTarget }).navigation;
     navigation?.addEventListener('navigate', (event) => {
@@ -410,6 +455,128 @@ export function createRealmGuard(options: GuardOptions): (realm: Window) => void
       realm.location.assign(options.proxied(url.href));
     });
   }
+
+  // ---- initial about:blank documents -----------------------------------------------------
+  /**
+   * A frame's first document (the initial about:blank) is invisible to the Navigation API,
+   * and a Location cannot be wrapped, so `frame.contentWindow.location = url` would start a
+   * navigation that the policy blocks only after Chromium has connected to `url`. What such a
+   * document does see first is `beforeunload`, synchronously: unless the guard itself started
+   * the navigation (a src or srcdoc it rewrote), the frame is taken out and put back, which
+   * ends the navigation before it reaches the browser and leaves a fresh about:blank.
+   */
+  const expected = new WeakSet<Element>();
+  /** Runs `set`, a write the guard has rewritten, letting a navigation it starts through. */
+  function starting(element: Element | null | undefined, set: () => void): void {
+    if (!element) return set();
+    expected.add(element);
+    try {
+      set();
+    } finally {
+      expected.delete(element);
+    }
+  }
+  const holds = new WeakMap<Window, () => void>();
+
+  /** True while `realm` shows its frame's initial about:blank document. */
+  function initialBlank(realm: Window): boolean {
+    const navigation = navigationOf?.call(realm);
+    return navigation !== undefined && currentEntryOf?.call(navigation) === null;
+  }
+
+  /**
+   * Holds a frame's initial about:blank document. Only those: a `beforeunload` listener on a
+   * page makes the browser ask that page before the hub can show another, and a page in a
+   * busy loop would never answer.
+   */
+  function holdBlank(realm: Window): void {
+    if (realm === root || !initialBlank(realm)) return;
+    let hold = holds.get(realm);
+    if (hold === undefined) {
+      hold = () => {
+        if (!initialBlank(realm)) return; // the Navigation API sees it
+        const frame = frameElementOf?.call(realm) as Element | null | undefined;
+        const parent = frame?.parentNode;
+        if (!frame || !parent || expected.has(frame)) return;
+        const next = frame.nextSibling;
+        removeChild.call(parent, frame);
+        insertBefore.call(parent, frame, next);
+        everything();
+      };
+      holds.set(realm, hold);
+    }
+    realm.addEventListener('beforeunload', hold, true);
+  }
+
+  /** Attribute nodes written directly: the same rewriting as setAttribute. */
+  function wrapAttributeNodes(realm: Realm): void {
+    const A = realm.Attr.prototype;
+    for (const [owner, property] of [
+      [A, 'value'],
+      [realm.Node.prototype, 'nodeValue'],
+      [realm.Node.prototype, 'textContent'],
+    ] as const) {
+      const descriptor = getOwnPropertyDescriptor(owner, property);
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
+      const set = descriptor?.set;
+      if (!descriptor || !set) continue;
+      defineProperty(owner, property, {
+        ...descriptor,
+        set(this: Node, value: unknown) {
+          if (nodeTypeOf?.call(this) !== 2) return set.call(this, value);
+          const element = ownerElementOf?.call(this) as Element | null | undefined;
+          const name = String(nameOf?.call(this));
+          const rewritten = element ? rewriteAttribute(element, name, String(value)) : value;
+          starting(element, () => set.call(this, rewritten));
+          everything();
+        },
+      });
+    }
+    // An attribute node made on its own and then attached: rewritten for its element first.
+    const attach = (
+      prototype: object,
+      name: string,
+      elementOf: (self: unknown) => Element | undefined,
+    ): void => {
+      const descriptor = getOwnPropertyDescriptor(prototype, name);
+      const original = descriptor?.value as ((attr: Attr) => unknown) | undefined;
+      if (descriptor === undefined || typeof original !== 'function') return;
+      defineProperty(prototype, name, {
+        ...descriptor,
+        value: function (this: unknown, attr: Attr) {
+          const element = elementOf(this);
+          if (element && nodeTypeOf?.call(attr) === 2) {
+            const value = String(attrValueOf?.call(attr));
+            attrValueSet?.call(attr, rewriteAttribute(element, String(nameOf?.call(attr)), value));
+          }
+          let result: unknown;
+          starting(element, () => (result = original.call(this, attr)));
+          everything();
+          return result;
+        },
+      });
+    };
+    for (const name of ['setAttributeNode', 'setAttributeNodeNS']) {
+      attach(realm.Element.prototype, name, (self) => self as Element);
+    }
+    const attributes = getOwnPropertyDescriptor(realm.Element.prototype, 'attributes');
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(this)
+    const getAttributes = attributes?.get;
+    if (attributes && getAttributes) {
+      defineProperty(realm.Element.prototype, 'attributes', {
+        ...attributes,
+        get(this: Element) {
+          const map = getAttributes.call(this) as NamedNodeMap;
+          mapOwners.set(map, this);
+          return map;
+        },
+      });
+    }
+    for (const name of ['setNamedItem', 'setNamedItemNS']) {
+      attach(realm.NamedNodeMap.prototype, name, (self) => mapOwners.get(self as NamedNodeMap));
+    }
+  }
+  const mapOwners = new WeakMap<NamedNodeMap, Element>();
 
   return (realm: Window): void => {
     root = realm;

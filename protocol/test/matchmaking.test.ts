@@ -293,6 +293,12 @@ describe('parseConsumerMatchRequest', () => {
     expect(parseConsumerMatchRequest({ ...MATCH, count: 8 })).toMatchObject({ count: 8 });
   });
 
+  it('accepts the volunteers the consumer has, up to 32', () => {
+    expect(parseConsumerMatchRequest({ ...MATCH, have: [] })).toEqual({ ...MATCH, have: [] });
+    const have = Array.from({ length: 32 }, (_, i) => `v${i}`);
+    expect(parseConsumerMatchRequest({ ...MATCH, have })).toEqual({ ...MATCH, have });
+  });
+
   it.each([
     ['a string', 'x', ''],
     ['no id', withField(MATCH, 'id', undefined), 'id'],
@@ -304,6 +310,17 @@ describe('parseConsumerMatchRequest', () => {
     ['no count', withField(MATCH, 'count', undefined), 'count'],
     ['a bad nat', withField(MATCH, 'nat', 1), 'nat'],
     ['a numeric pool', withField(MATCH, 'pool', 1), 'pool'],
+    ['have not an array', withField(MATCH, 'have', 'v1'), 'have'],
+    ['have with a bad id', withField(MATCH, 'have', ['v1', 7]), 'have[1]'],
+    [
+      'have too long',
+      withField(
+        MATCH,
+        'have',
+        Array.from({ length: 33 }, (_, i) => `v${i}`),
+      ),
+      'have',
+    ],
   ])('rejects %s', (_name, body, path) => {
     expectRejected(() => parseConsumerMatchRequest(body), path);
   });

@@ -8,6 +8,7 @@ import type { JsonObject } from '../json-value.ts';
 import { MAX_SIGNALING_MESSAGE_BYTES } from '../limits.ts';
 import {
   MATCHMAKING_ERROR_CODES,
+  MAX_HAVE,
   MAX_MATCH_COUNT,
   MAX_VOLUNTEER_SLOTS,
   NAT_TYPES,
@@ -137,6 +138,7 @@ export const consumerMatchRequestArb: fc.Arbitrary<ConsumerMatchRequest> = fc.re
     count: fc.integer({ min: 1, max: MAX_MATCH_COUNT }),
     nat: natArb,
     pool: poolArb,
+    have: fc.array(peerIdArb, { maxLength: MAX_HAVE }),
   },
   { requiredKeys: ['id', 'token', 'count', 'nat'] },
 );

@@ -37,12 +37,19 @@ async function metric(server: Reachable, line: string): Promise<number> {
   return found === undefined ? 0 : Number(found.split(' ')[1]);
 }
 
-function match(server: Reachable, id: string, from: string, count: number, nat = 'restricted') {
+function match(
+  server: Reachable,
+  id: string,
+  from: string,
+  count: number,
+  nat = 'restricted',
+  have?: string[],
+) {
   return http(
     server,
     'POST',
     'v1/consumer/match',
-    { id, token: `tok-${id}`, count, nat },
+    { id, token: `tok-${id}`, count, nat, ...(have ? { have } : {}) },
     { localAddress: from },
   );
 }
@@ -212,6 +219,15 @@ describe('bu signaling against hostile clients', () => {
     }
     expect(only.consumers).toEqual(['asker']);
     expect(await metric(server, 'bu_signaling_introductions_outstanding')).toBe(0);
+    // Saying so changes nothing while the consumer has it.
+    expect((await match(server, 'asker', '127.0.0.9', 1, 'restricted', ['only'])).status).toBe(503);
+    // A consumer that lost it (its data channel never opened) says so and gets it back at once.
+    const again = await match(server, 'asker', '127.0.0.9', 1, 'restricted', []);
+    expect(again.status).toBe(200);
+    expect(again.json().volunteers).toEqual([{ id: 'only' }]);
+    expect(await metric(server, 'bu_signaling_introductions_outstanding')).toBe(1);
+    // And the new introduction is outstanding: not handed out a third time meanwhile.
+    expect((await match(server, 'asker', '127.0.0.9', 1, 'restricted', [])).status).toBe(503);
   });
 
   it('keeps one address from holding every connected id', async () => {

@@ -26,7 +26,7 @@ const $ = <T extends Element>(selector: string, type: new () => T): T => {
   return element;
 };
 
-const frame = $('#bu-frame', HTMLIFrameElement);
+let frame = $('#bu-frame', HTMLIFrameElement);
 const form = $('#bu-address', HTMLFormElement);
 const input = $('#bu-url', HTMLInputElement);
 const statusText = $('#bu-status', HTMLElement);
@@ -366,7 +366,36 @@ function go(target: URL): void {
   input.value = target.href;
   empty.hidden = true;
   frame.hidden = false;
-  frame.src = bootUrl(config, target, location.origin);
+  loadFrame(bootUrl(config, target, location.origin));
+}
+
+/**
+ * A page can keep its frame from moving on: a `beforeunload` listener makes the browser ask it
+ * first, and a page whose thread is busy never answers. The boot page comes from the sites
+ * server, not through the mesh, so if it has not loaded in a few seconds the frame is replaced
+ * by a new one, which asks the old page nothing. (The old frame's history goes with it.)
+ */
+const FRAME_STALL_MS = 4_000;
+let stall: (() => void) | undefined;
+
+function loadFrame(url: string): void {
+  stall?.();
+  const held = frame;
+  const loaded = (): void => clearTimeout(timer);
+  const timer = setTimeout(() => {
+    held.removeEventListener('load', loaded);
+    if (frame !== held) return;
+    const fresh = held.cloneNode(false) as HTMLIFrameElement;
+    fresh.src = url;
+    held.replaceWith(fresh);
+    frame = fresh;
+  }, FRAME_STALL_MS);
+  stall = () => {
+    clearTimeout(timer);
+    held.removeEventListener('load', loaded);
+  };
+  held.addEventListener('load', loaded, { once: true });
+  held.src = url;
 }
 
 form.addEventListener('submit', (event) => {

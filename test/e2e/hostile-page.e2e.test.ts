@@ -108,6 +108,11 @@ const ESCAPES: Readonly<Record<EscapeId, string>> = {
   'window-open': 'window.open(absolute URL)',
   'window-open-fresh-realm': 'a fresh realm’s native window.open',
   'nested-frame-navigation': 'a nested frame’s location = absolute URL',
+  'nested-frame-reopened-navigation':
+    'a nested frame’s location.replace(absolute URL) after document.open',
+  'parent-sets-frame-location': 'frame window’s location = absolute URL, set from the page',
+  'attribute-node-frame-src': 'a frame’s src through an Attr node (value, nodeValue, attached)',
+  'attribute-node-link-into-frame': 'a link whose href is set through an Attr node, into a frame',
   'nested-meta-refresh': 'a nested frame’s <meta http-equiv=refresh>',
   'iframe-src': '<iframe src=absolute URL> put in as markup',
   'srcdoc-frame': 'an <iframe srcdoc> whose script fetches, XHRs, beacons, loads an image',
@@ -147,7 +152,8 @@ const ESCAPES: Readonly<Record<EscapeId, string>> = {
   'rtc-sandboxed-srcdoc': 'a sandboxed (opaque-origin) srcdoc’s own script',
   'rtc-popup': 'a popup from a fresh realm’s window.open',
   'shell-caches': 'caches.open/put of /browse/index.html, service workers for the hub',
-  'hog-the-hub': 'held streams, refused requests, message floods, a busy loop',
+  'hog-the-hub':
+    'held streams, refused requests, message floods, a busy loop behind a beforeunload listener',
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -464,20 +470,12 @@ function allRefused(name: string) {
 
 /**
  * Escapes that still get out, each a test that is expected to fail (`it.fails`), so that the
- * suite stays green while the gap is open and turns red the day it closes (then move the id
- * out of here). Why each is open: docs/architecture.md, "Site origins", and the session notes.
- * - Chromium opens a TCP connection (no request) for a navigation that CSP then blocks, and
- *   for a `<link rel=preconnect>` (not governed by CSP) that a script adds in a realm the
- *   runtime does not guard.
- * - WebRTC (not governed by CSP in Chromium) from realms the runtime cannot reach first.
+ * suite stays green while a gap is open and turns red the day it closes (then move the id out
+ * of here). None is open today; docs/architecture.md, "Site origins", says what the runtime
+ * relies on (Chromium opens a TCP connection, with no request, for a navigation that CSP then
+ * blocks, so navigations must be caught before they start).
  */
-const KNOWN_LEAKS: ReadonlySet<EscapeId> = new Set<EscapeId>([
-  // A script in a fresh about:blank frame sets that frame's location to an absolute URL: the
-  // frame's policy blocks the navigation, yet Chromium has already opened a connection. The
-  // Navigation API does not report navigations of an initial about:blank document, and a
-  // Location cannot be wrapped.
-  'nested-frame-navigation',
-]);
+const KNOWN_LEAKS: ReadonlySet<EscapeId> = new Set<EscapeId>([]);
 
 /** One `it` per escape: nothing leaked, and `checks[id]` on what the page saw. */
 function escapes(
@@ -691,6 +689,10 @@ describe('the page cannot make the browser reach the network', () => {
     'window-open',
     'window-open-fresh-realm',
     'nested-frame-navigation',
+    'nested-frame-reopened-navigation',
+    'parent-sets-frame-location',
+    'attribute-node-frame-src',
+    'attribute-node-link-into-frame',
     'nested-meta-refresh',
     'iframe-src',
     'srcdoc-frame',

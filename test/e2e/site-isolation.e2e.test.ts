@@ -145,6 +145,8 @@ describe('one origin per site', () => {
     });
     await b.locator('#next').click();
     await expect.poll(() => beta.cookies.at(-1)).toContain('written=yes');
+    // (and the page it asked for is the one showing before the next script runs in it)
+    await expect.poll(() => text(b, 'cookie')).toContain('written=yes');
     expect(alpha.cookies.every((cookie) => !cookie.includes('written'))).toBe(true);
     // A script cannot make an HttpOnly cookie.
     await b.evaluate(() => {
