@@ -3,8 +3,9 @@
  * volunteer → egress (`bu serve`), with the volunteer on node-datachannel (`bu volunteer`) and
  * in real Chromium, against a raw transfer of the same size over one data channel between the
  * same two WebRTC stacks (no signaling server, no Noise, no relays), in the same run. Also the
- * time from spawning `bu proxy` to the first byte of a response through it, and the CPU each
- * process spends per MiB, to show where the time goes.
+ * time from spawning `bu proxy` to the first byte of a response through it (once per run, and
+ * over 25 starts in a row per volunteer kind, where a rare stall of the first tunnel shows), and
+ * the CPU each process spends per MiB, to show where the time goes.
  *
  * Must run inside scripts/netns-run (WebRTC needs a non-loopback interface; nothing may leave
  * the machine): bench/run.ts does that by itself.
@@ -19,8 +20,10 @@ import { runIfMain, type BenchArgs } from './lib/args.ts';
 import {
   CHAIN_PROCESSES,
   chainTransfer,
+  firstByteStarts,
   type ChainProcess,
   type ChainRun,
+  type FirstByteStarts,
   type VolunteerKind,
 } from './lib/chain-run.ts';
 import { startVolunteerSite, type VolunteerSite } from './lib/chromium-volunteer.ts';
@@ -32,6 +35,11 @@ import { summarize } from './lib/stats.ts';
 
 const MiB = 2 ** 20;
 const TARGET = 0.6;
+/** `bu proxy` starts per volunteer kind for time to first byte (issue 14: at least 20). */
+const FIRST_BYTE_STARTS = 25;
+const SMOKE_FIRST_BYTE_STARTS = 3;
+/** Time to first byte no start may exceed (issue 14). */
+const FIRST_BYTE_MAX_MS = 5_000;
 /** Broken chain transfers in one run and kind before the bench gives up. */
 const MAX_FAILURES = 3;
 const KINDS: readonly VolunteerKind[] = ['node', 'chromium'];
@@ -147,6 +155,7 @@ async function kindRun(
 
 function measurementsOf(
   runs: Readonly<Record<VolunteerKind, readonly KindRun[]>>,
+  starts: Readonly<Record<VolunteerKind, FirstByteStarts>>,
   loads: readonly number[],
 ): Measurement[] {
   const of = (kind: VolunteerKind, pick: (r: KindRun) => number) => summarize(runs[kind].map(pick));
@@ -173,6 +182,14 @@ function measurementsOf(
       subject: KIND_NAME[kind],
       unit: 'ms',
       summary: of(kind, (r) => r.firstByteMs),
+    });
+  }
+  for (const kind of KINDS) {
+    out.push({
+      metric: `bu proxy spawned → first byte, ${starts[kind].ms.length} starts in a row`,
+      subject: KIND_NAME[kind],
+      unit: 'ms',
+      summary: summarize(starts[kind].ms),
     });
   }
   for (const kind of KINDS) {
@@ -236,8 +253,19 @@ function measurementsOf(
   return out;
 }
 
-function verdictsOf(runs: Readonly<Record<VolunteerKind, readonly KindRun[]>>): Verdict[] {
-  return KINDS.map((kind) => {
+function verdictsOf(
+  runs: Readonly<Record<VolunteerKind, readonly KindRun[]>>,
+  starts: Readonly<Record<VolunteerKind, FirstByteStarts>>,
+): Verdict[] {
+  const firstByte = KINDS.map((kind): Verdict => {
+    const { median, max } = summarize(starts[kind].ms);
+    return {
+      target: `first byte < ${FIRST_BYTE_MAX_MS / 1000} s in every one of ${starts[kind].ms.length} bu proxy starts, ${KIND_NAME[kind]}`,
+      measured: `max ${max.toFixed(0)} ms, median ${median.toFixed(0)} ms`,
+      met: max < FIRST_BYTE_MAX_MS,
+    };
+  });
+  const throughput = KINDS.map((kind): Verdict => {
     const chain = summarize(runs[kind].map((r) => r.chainMiBps)).median;
     const raw = summarize(runs[kind].map((r) => r.rawMiBps)).median;
     const ratio = chain / raw;
@@ -247,6 +275,7 @@ function verdictsOf(runs: Readonly<Record<VolunteerKind, readonly KindRun[]>>): 
       met: ratio >= TARGET,
     };
   });
+  return [...throughput, ...firstByte];
 }
 
 async function userAgentVersion(chromium: LaunchedChromium): Promise<string> {
@@ -270,6 +299,9 @@ export async function main(args: BenchArgs): Promise<void> {
   let chromium: LaunchedChromium | undefined;
   let browserVersion = 'unknown';
   const runs: Record<VolunteerKind, KindRun[]> = { node: [], chromium: [] };
+  const empty: FirstByteStarts = { ms: [], attempts: [], problems: [] };
+  const starts: Record<VolunteerKind, FirstByteStarts> = { node: empty, chromium: empty };
+  const startCount = args.smoke ? SMOKE_FIRST_BYTE_STARTS : FIRST_BYTE_STARTS;
   const loads: number[] = [];
   try {
     chromium = await launchChromium();
@@ -286,6 +318,13 @@ export async function main(args: BenchArgs): Promise<void> {
         );
       }
       loads.push(loadavg()[0] ?? Number.NaN);
+    }
+    for (const kind of KINDS) {
+      starts[kind] = await firstByteStarts({ origins, kind, site }, startCount);
+      const { median, max } = summarize(starts[kind].ms);
+      console.error(
+        `chain first byte ${kind}: ${startCount} starts, median ${median.toFixed(0)} ms, max ${max.toFixed(0)} ms`,
+      );
     }
   } finally {
     await chromium?.close();
@@ -317,13 +356,14 @@ export async function main(args: BenchArgs): Promise<void> {
       "first byte: bu proxy is spawned on the clock; as soon as it prints that it listens, curl polls through it (a request before its PeerJS peer is open gets 503 at once; later ones wait in the proxy for the first tunnel) until a 200; time = spawn → curl's time_starttransfer of that request. Requests it took per run: " +
         attempts,
       `problems bu proxy reported before its first tunnel was up: ${slowStarts.length === 0 ? 'none' : slowStarts.join(' · ')}`,
+      `first byte, ${startCount} starts in a row: after the runs, one bu serve and one volunteer of each kind, and bu proxy --volunteers 1 spawned ${startCount} times one after the other (each stopped after its first 200), timed as above. Requests it took: ${KINDS.map((kind) => `${kind}: ${starts[kind].attempts.join(', ')}`).join('; ')}. Problems bu proxy reported before its first tunnel: ${KINDS.flatMap((kind) => starts[kind].problems.map((p) => `${kind}, ${p}`)).join(' · ') || 'none'}`,
       `chain transfers that broke and were made again with fresh processes: ${failed.length === 0 ? 'none' : failed.join(' · ')}`,
       "CPU: utime + stime from /proc over the download, per process (Chromium: all its processes); raw: the bench process (both ends for Node ⇄ Node) plus Chromium's processes; other work = the machine's busy CPU (/proc/stat) during the chain download minus all of this bench's processes (curl included), in cores",
       `order alternates each run (Node or Chromium first; raw or chain first); load average at start ${loadAtStart.join(' ')}, at the end of each run ${loads.map((l) => l.toFixed(2)).join(', ')}`,
       `Chromium ${browserVersion} (Debian's), headless, --disable-features=WebRtcHideLocalIpsWithMdns; inside scripts/netns-run (veth 10.77.0.1 ⇄ 10.77.0.2, no way out)`,
     ],
-    measurements: measurementsOf(runs, loads),
-    verdicts: verdictsOf(runs),
+    measurements: measurementsOf(runs, starts, loads),
+    verdicts: verdictsOf(runs, starts),
   });
 }
 

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   keygen: async () => (await import('./keygen.ts')).keygen,
   egress: async () => (await import('./egress.ts')).egress,
   signaling: async () => (await import('./signaling.ts')).signaling,
+  sites: async () => (await import('./sites.ts')).sites,
   'demo-site': async () => (await import('./demo-site-command.ts')).demoSite,
 };
 

@@ -4,6 +4,7 @@
  * port, URL or path), and failures are described by code and reason only, never by an error's
  * text, which is not ours to vouch for. Levels are those of every `bu` command.
  */
+import type { NatType } from '../protocol/matchmaking.ts';
 import { MeshError, StreamClosedError, TunnelRefusedError } from '../mesh/errors.ts';
 import { LOG_LEVELS, type LogLevel } from '../signaling/logger.ts';
 import { urlHost } from './flags.ts';
@@ -16,6 +17,8 @@ export interface ProxyLog {
   failure(failure: ProxyFailure): void;
   /** A problem the proxy retries by itself, e.g. the signaling server is not reachable (`warn`). */
   problem(message: string): void;
+  /** The NAT type the signaling server's probe found (`info`). */
+  nat(nat: NatType): void;
 }
 
 function enabled(level: LogLevel, at: Exclude<LogLevel, 'silent'>): boolean {
@@ -50,6 +53,9 @@ export function createProxyLog(level: LogLevel, write: (line: string) => void): 
     },
     problem(message) {
       if (warn) write(JSON.stringify({ event: 'error', message }));
+    },
+    nat(nat) {
+      if (info) write(JSON.stringify({ event: 'nat', nat }));
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Server, Socket } from 'node:net';
 import { Consumer } from '../mesh/consumer.ts';
 import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
 import { isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
+import { gatherWithUdp } from './nat-gather.ts';
 import { CliError, type Command } from './command.ts';
 import { errorText, flagHelp, parseFlags, parseHostPort, urlHost, type Flag } from './flags.ts';
 import { exitWhenIdle, installNodeWebrtc } from './node-webrtc.ts';
@@ -35,7 +36,25 @@ const FLAGS: readonly Flag[] = [
     arg: 'KEY',
     // Not BU_EGRESS_KEY: that is `bu egress`'s key file.
     env: 'BU_PROXY_EGRESS_KEY',
-    help: "use only the egress with this public key (base64url, from its operator); default: the first in the signaling server's list",
+    help: "use only the egress with this public key (base64url, from its operator); default: every egress in the signaling server's list, tunnels spread over the healthy ones",
+  },
+  {
+    name: 'open-timeout',
+    type: 'string',
+    arg: 'MS',
+    help: "how long a volunteer's data channel may take to open before another volunteer is tried in parallel (3000)",
+  },
+  {
+    name: 'tunnel-timeout',
+    type: 'string',
+    arg: 'MS',
+    help: 'how long a tunnel may take to open its data channel, and then its handshake with the egress, before it is given up (15000)',
+  },
+  {
+    name: 'config-refresh',
+    type: 'string',
+    arg: 'MS',
+    help: "how often the signaling server's egress list is read again (60000)",
   },
   {
     name: 'volunteers',
@@ -47,7 +66,7 @@ const FLAGS: readonly Flag[] = [
     name: 'nat',
     type: 'string',
     arg: 'TYPE',
-    help: "this machine's NAT: unrestricted, restricted or unknown (unknown)",
+    help: "report this NAT type instead of finding it: unrestricted, restricted or unknown (default: found with the signaling server's NAT probe when it runs one, else unknown)",
   },
   { name: 'key', type: 'string', arg: 'KEY', help: 'the PeerJS API key (peerjs)' },
   {
@@ -128,12 +147,17 @@ Ctrl-C stops it.`,
     const flags = parseFlags(args, FLAGS);
     const signaling = flags.text('signaling');
     if (signaling === undefined) throw new CliError('--signaling URL is required', 2);
-    const nat = flags.text('nat') ?? 'unknown';
-    if (!isNat(nat)) throw new CliError(`--nat must be one of ${NAT_TYPES.join(', ')}`, 2);
+    const nat = flags.text('nat');
+    if (nat !== undefined && !isNat(nat)) {
+      throw new CliError(`--nat must be one of ${NAT_TYPES.join(', ')}`, 2);
+    }
     const httpAt = parseHostPort(flags.text('http') ?? '127.0.0.1:1080', 'http');
     const socksAt = parseHostPort(flags.text('socks') ?? '127.0.0.1:1081', 'socks');
     const volunteers = flags.integer('volunteers', 1, 8) ?? 2;
     const egressKey = flags.text('egress-key');
+    const openTimeoutMs = flags.integer('open-timeout', 1, 600_000);
+    const tunnelTimeoutMs = flags.integer('tunnel-timeout', 1, 600_000);
+    const configRefreshMs = flags.integer('config-refresh', 1, 86_400_000);
     const key = flags.text('key');
     const logLevel = flags.text('log-level') ?? 'info';
     if (!isLogLevel(logLevel)) {
@@ -144,9 +168,13 @@ Ctrl-C stops it.`,
       consumer = new Consumer({
         signaling,
         volunteers,
-        nat,
+        ...(nat === undefined ? {} : { nat }),
+        natGatherer: gatherWithUdp,
         ...(egressKey === undefined ? {} : { egressKey }),
         ...(key === undefined ? {} : { key }),
+        ...(openTimeoutMs === undefined ? {} : { openTimeoutMs }),
+        ...(tunnelTimeoutMs === undefined ? {} : { tunnelTimeoutMs }),
+        ...(configRefreshMs === undefined ? {} : { configRefreshMs }),
       });
     } catch (err) {
       throw new CliError(errorText(err), 2);
@@ -183,6 +211,7 @@ Ctrl-C stops it.`,
       });
     };
     consumer.on('status', refresh);
+    consumer.on('nat', ({ nat }) => log.nat(nat));
     const meter = setInterval(() => {
       line.update({ bytesPerSecond: window });
       window = 0;

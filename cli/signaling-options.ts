@@ -2,7 +2,14 @@
  * The signaling server's flags, shared by `bu signaling` and `bu serve`, and how they become
  * `SignalingOptions`.
  */
-import { DEFAULTS, parseEgressSpec, type SignalingOptions } from '../signaling/config.ts';
+import type { IceServer } from '../protocol/matchmaking.ts';
+import { readFile } from 'node:fs/promises';
+import {
+  DEFAULTS,
+  parseEgressList,
+  parseEgressSpec,
+  type SignalingOptions,
+} from '../signaling/config.ts';
 import { SignalingError } from '../signaling/errors.ts';
 import { CliError } from './command.ts';
 import type { Flag, FlagReader } from './flags.ts';
@@ -15,7 +22,19 @@ export const SIGNALING_FLAGS: readonly Flag[] = [
     type: 'string',
     multiple: true,
     arg: 'URL',
-    help: 'a STUN server for clients, e.g. stun:stun.example.org:3478; repeatable (none by default)',
+    help: 'a STUN or TURN server for clients: stun:HOST:PORT, or turn:HOST:PORT?transport=udp,USERNAME,CREDENTIAL; repeatable (none by default)',
+  },
+  {
+    name: 'nat-probe-port',
+    type: 'string',
+    arg: 'PORT',
+    help: 'run the NAT probe: STUN on UDP PORT and PORT+1 (e.g. 3478; 0 picks two ports), so that clients learn their NAT type (off by default)',
+  },
+  {
+    name: 'nat-probe-host',
+    type: 'string',
+    arg: 'NAME',
+    help: 'the host name or address clients reach the NAT probe at (default: the host they reach this server at)',
   },
   {
     name: 'censored',
@@ -173,7 +192,41 @@ export const EGRESS_LIST_FLAG: Flag = {
   help: 'an egress for the egress list, e.g. local=ws://127.0.0.1:8080/#<public key>; repeatable (env: space-separated)',
 };
 
+/** The egress-list file of `bu signaling`, read again on SIGHUP. */
+export const EGRESS_FILE_FLAG: Flag = {
+  name: 'egress-file',
+  type: 'string',
+  arg: 'FILE',
+  help: 'more egress list entries, one ID=URL#PUBKEY per line (lines starting with # are comments); SIGHUP reads the file again, so egresses can be added and removed without a restart',
+};
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** `--ice-server`: a STUN URL, or a TURN URL followed by `,USERNAME,CREDENTIAL`. */
+export function iceServer(spec: string): IceServer {
+  const [urls = '', username, credential, ...rest] = spec.split(',');
+  const turn = /^turns?:/.test(urls);
+  if (!turn && username === undefined) return { urls };
+  if (!turn) {
+    throw new CliError(
+      `--ice-server ${urls}: only a TURN server takes a username and credential`,
+      2,
+    );
+  }
+  if (
+    username === undefined ||
+    credential === undefined ||
+    rest.length > 0 ||
+    !username ||
+    !credential
+  ) {
+    throw new CliError(
+      `--ice-server ${urls}: a TURN server needs a username and a credential: ${urls},USERNAME,CREDENTIAL (neither may contain a comma)`,
+      2,
+    );
+  }
+  return { urls, username, credential };
+}
 
 /** Options from the SIGNALING_FLAGS; `defaults` fill what the user did not say. */
 export function signalingOptions(
@@ -184,11 +237,15 @@ export function signalingOptions(
     allowSameIp: flags.boolean('allow-same-ip') ?? defaults.allowSameIp ?? false,
     ignoreNat: flags.boolean('ignore-nat') ?? defaults.ignoreNat ?? false,
     allowDiscovery: flags.boolean('allow-discovery') ?? false,
-    iceServers: (flags.list('ice-server') ?? []).map((urls) => ({ urls })),
+    iceServers: (flags.list('ice-server') ?? []).map(iceServer),
     censoredCountries: flags.list('censored') ?? [],
   };
   const key = flags.text('key');
   if (key !== undefined) options.key = key;
+  const probePort = flags.integer('nat-probe-port', 0, 65_534);
+  if (probePort !== undefined) options.natProbePort = probePort;
+  const probeHost = flags.text('nat-probe-host');
+  if (probeHost !== undefined) options.natProbeHost = probeHost;
   const cors = flags.list('cors');
   if (cors !== undefined) options.cors = cors;
   const numbers = [
@@ -236,6 +293,13 @@ export function signalingOptions(
           ...(geoip6 === undefined ? {} : { ipv6: geoip6 }),
         };
   return options;
+}
+
+/** The entries of an `--egress-file`; a bad line is an ERR_SIGNALING_CONFIG naming it. */
+export async function readEgressFile(
+  file: string,
+): Promise<NonNullable<SignalingOptions['egresses']>> {
+  return parseEgressList(await readFile(file, 'utf8'), file);
 }
 
 /** `--egress` entries, as the egress list. */

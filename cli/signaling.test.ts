@@ -81,6 +81,7 @@ describe('bu signaling (process)', () => {
       'path',
       'key',
       'egress',
+      'egress-file',
       'allow-same-ip',
       'cors',
       'concurrent-limit',
@@ -165,6 +166,56 @@ describe('bu signaling (process)', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(await country()).toBe('BV');
+  });
+
+  it('reads --egress-file at start and again on SIGHUP; a bad file keeps the old list', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bu-egresses-'));
+    const file = join(dir, 'egresses');
+    const other = 'Hw2mX8Yl6zvdQf7n0jeFgUSVaRkoSRZx6sC1Fv9nL0M';
+    await writeFile(file, `# the second egress\nb=ws://127.0.0.1:8002/#${other}\n`);
+    const server = await startProcess([
+      '--no-geoip',
+      '--egress',
+      `a=ws://127.0.0.1:8001/#${KEY}`,
+      '--egress-file',
+      file,
+    ]);
+    const ids = async () =>
+      (
+        (await (await fetch(new URL('v1/config', server.url))).json()) as {
+          egresses: { id: string }[];
+        }
+      ).egresses.map((e) => e.id);
+    expect(await ids()).toEqual(['a', 'b']);
+    const reloaded = async (msg: string): Promise<void> => {
+      const before = server.logs.filter((l) => l['msg'] === msg).length;
+      server.child.kill('SIGHUP');
+      while (server.logs.filter((l) => l['msg'] === msg).length === before) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    await writeFile(file, `c=ws://127.0.0.1:8003/#${other}\n\nd=ws://127.0.0.1:8004/#${KEY}\n`);
+    await reloaded('egress list changed');
+    expect(await ids()).toEqual(['a', 'c', 'd']);
+    await writeFile(file, `c=ws://127.0.0.1:8003/#${other}\nnot an egress\n`);
+    await reloaded('egress list not reloaded');
+    expect(server.logs.at(-1)?.['error']).toMatch(/egresses:2: egress: must be ID=URL#PUBLICKEY/);
+    expect(await ids()).toEqual(['a', 'c', 'd']);
+    await writeFile(file, `a=ws://127.0.0.1:8005/#${other}\n`);
+    await reloaded('egress list not reloaded');
+    expect(await ids()).toEqual(['a', 'c', 'd']);
+  });
+
+  it('refuses an --egress-file it cannot read or parse with exit code 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bu-egresses-'));
+    const missing = await run(['signaling', '--egress-file', join(dir, 'none')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--egress-file: .*ENOENT/);
+    const file = join(dir, 'bad');
+    await writeFile(file, 'a=http://x/#y\n');
+    const bad = await run(['signaling', '--egress-file', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/bad:1: egress/);
   });
 
   it.each([

@@ -4,8 +4,10 @@ import { startSignalingServer, type ListenOptions } from '../signaling/server.ts
 import { CliError, type Command } from './command.ts';
 import { flagHelp, parseFlags, type Flag } from './flags.ts';
 import {
+  EGRESS_FILE_FLAG,
   EGRESS_LIST_FLAG,
   egressList,
+  readEgressFile,
   SIGNALING_FLAGS,
   signalingOptions,
 } from './signaling-options.ts';
@@ -16,6 +18,7 @@ const FLAGS: readonly Flag[] = [
   { name: 'port', type: 'string', arg: 'PORT', help: 'port to listen on (9000); 0 picks one' },
   { name: 'path', type: 'string', arg: 'PATH', help: 'prefix of every route (/)' },
   EGRESS_LIST_FLAG,
+  EGRESS_FILE_FLAG,
   ...SIGNALING_FLAGS,
   {
     name: 'log-level',
@@ -36,7 +39,8 @@ Options (each also as the environment variable in brackets; a flag wins):
 ${flagHelp(FLAGS)}
 
 On start it logs {"msg":"listening","url":…} on stderr and prints the URL.
-SIGHUP reloads the geoip files; SIGINT or SIGTERM stops the server.
+SIGHUP reloads the geoip files and the --egress-file list (a list that fails
+its checks is logged and the old one kept); SIGINT or SIGTERM stops the server.
 See docs/signaling.md.`;
 }
 
@@ -53,12 +57,25 @@ export const signaling: Command = {
     const port = flags.integer('port', 0, 65535) ?? 9000;
     const host = flags.text('host') ?? '127.0.0.1';
     const path = flags.text('path');
+    const egressFile = flags.text('egress-file');
+    const fixedEgresses = egressList(flags);
+    const readEgresses = async (): Promise<NonNullable<ListenOptions['egresses']>> => [
+      ...fixedEgresses,
+      ...(egressFile === undefined ? [] : await readEgressFile(egressFile)),
+    ];
+    let egresses;
+    try {
+      egresses = await readEgresses();
+    } catch (err) {
+      throw new CliError(`--egress-file: ${err instanceof Error ? err.message : String(err)}`, 2);
+    }
     const options: ListenOptions = {
       ...signalingOptions(flags),
+      natProbeBind: host,
       host,
       port,
       logger,
-      egresses: egressList(flags),
+      egresses,
       ...(path === undefined ? {} : { path }),
     };
 
@@ -87,6 +104,14 @@ export const signaling: Command = {
           error: err instanceof Error ? err.message : String(err),
         }),
       );
+      if (egressFile === undefined) return;
+      readEgresses()
+        .then((list) => running.service.setEgresses(list))
+        .catch((err: unknown) =>
+          logger.error('egress list not reloaded', {
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
     };
     process.on('SIGHUP', reload);
     await new Promise<void>((resolve) => {

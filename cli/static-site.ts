@@ -4,6 +4,10 @@
  * inside the root, so no request can read outside it. Directories answer with their
  * `index.html`; a directory without its trailing slash is redirected to it, as the Astro build
  * (`trailingSlash: 'always'`) expects.
+ *
+ * The widget is embedded on other sites, and a module script from another origin loads only
+ * with CORS: `/widget/` (the script, its lazy chunks: the mesh runtime and the globe) and the
+ * `config.json` it reads are public, for any origin and without credentials.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -29,6 +33,17 @@ const TYPES: Record<string, string> = {
   '.woff': 'font/woff',
   '.woff2': 'font/woff2',
   '.wasm': 'application/wasm',
+};
+
+/** True for the paths any site may load: the widget and the site's config.json. */
+export function isPublicPath(urlPath: string): boolean {
+  return urlPath.startsWith('/widget/') || urlPath === '/config.json';
+}
+
+/** CORS for a public script: any origin, no credentials, and loadable cross-origin. */
+export const PUBLIC_HEADERS: Readonly<Record<string, string>> = {
+  'access-control-allow-origin': '*',
+  'cross-origin-resource-policy': 'cross-origin',
 };
 
 /** The file path for a URL path inside `root`, or undefined when the path is not allowed. */
@@ -84,11 +99,15 @@ export function createStaticSite(root: string): StaticSite {
         'content-type': type,
         'content-length': info.size,
         'x-content-type-options': 'nosniff',
-        // Pages and the service worker must be revalidated so an update is seen at once.
+        // Pages, the service worker and the config must be revalidated so an update is seen
+        // at once.
         'cache-control':
-          type.startsWith('text/html') || target.endsWith('sw.js')
+          type.startsWith('text/html') ||
+          target.endsWith('sw.js') ||
+          url.pathname === '/config.json'
             ? 'no-cache'
             : 'public, max-age=3600',
+        ...(isPublicPath(url.pathname) ? PUBLIC_HEADERS : {}),
       });
       if (req.method === 'HEAD') {
         res.end();

@@ -1,6 +1,7 @@
 import { Volunteer, type VolunteerState } from '../mesh/volunteer.ts';
 import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
 import type { TunnelRefusalReason } from '../protocol/tunnel-refused.ts';
+import { gatherWithUdp } from './nat-gather.ts';
 import { CliError, type Command } from './command.ts';
 import { errorText, flagHelp, parseFlags, type Flag } from './flags.ts';
 import { exitWhenIdle, installNodeWebrtc } from './node-webrtc.ts';
@@ -31,7 +32,7 @@ const FLAGS: readonly Flag[] = [
     name: 'nat',
     type: 'string',
     arg: 'TYPE',
-    help: "this machine's NAT: unrestricted, restricted or unknown (unknown); restricted and unknown consumers are only matched with unrestricted volunteers",
+    help: "report this NAT type instead of finding it: unrestricted, restricted or unknown (default: found with the signaling server's NAT probe when it runs one, else unknown)",
   },
   { name: 'key', type: 'string', arg: 'KEY', help: 'the PeerJS API key (peerjs)' },
 ];
@@ -81,8 +82,10 @@ logged as {"event":"refused","reason":…,"counts":{…}}. Ctrl-C stops it.`,
     const flags = parseFlags(args, FLAGS);
     const signaling = flags.text('signaling');
     if (signaling === undefined) throw new CliError('--signaling URL is required', 2);
-    const nat = flags.text('nat') ?? 'unknown';
-    if (!isNat(nat)) throw new CliError(`--nat must be one of ${NAT_TYPES.join(', ')}`, 2);
+    const nat = flags.text('nat');
+    if (nat !== undefined && !isNat(nat)) {
+      throw new CliError(`--nat must be one of ${NAT_TYPES.join(', ')}`, 2);
+    }
     const slots = flags.integer('slots', 0, 64) ?? 5;
     const rate = flags.integer('rate', 0, Number.MAX_SAFE_INTEGER) ?? 0;
     const maxTunnelsPerConsumer = flags.integer('max-tunnels-per-consumer', 1, 64) ?? 4;
@@ -95,7 +98,8 @@ logged as {"event":"refused","reason":…,"counts":{…}}. Ctrl-C stops it.`,
         slots,
         rate,
         maxTunnelsPerConsumer,
-        nat,
+        ...(nat === undefined ? {} : { nat }),
+        natGatherer: gatherWithUdp,
         ...(key === undefined ? {} : { key }),
       });
     } catch (err) {
@@ -130,6 +134,7 @@ logged as {"event":"refused","reason":…,"counts":{…}}. Ctrl-C stops it.`,
       // consumer that keeps trying cannot flood the log.
       if (counts[reason] === 1) line.log(JSON.stringify({ event: 'refused', reason, counts }));
     });
+    runtime.on('nat', ({ nat }) => line.log(JSON.stringify({ event: 'nat', nat })));
     let lastError = '';
     runtime.on('error', ({ error }) => {
       // The poll loop retries on its own; say each distinct problem once.

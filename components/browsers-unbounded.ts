@@ -101,6 +101,13 @@ export class BrowsersUnbounded extends LitElement {
   static backgroundStopMs = 60_000;
   /** Where the widget's script is served, for the embed code (relative to the site). */
   static scriptPath = '/widget/browsers-unbounded.js';
+  /**
+   * The URL the widget's script was loaded from (widget.ts sets it from `import.meta.url`).
+   * The site it came from is the widget's home: its default signaling server, its
+   * `config.json`, its pages and its embed code, wherever the widget is embedded. Null (a
+   * page that imports the element itself): `scriptPath` on the page's own origin.
+   */
+  static scriptUrl: string | null = null;
 
   static override properties = {
     volunteerFactory: { attribute: false },
@@ -423,7 +430,8 @@ export class BrowsersUnbounded extends LitElement {
   constructor() {
     super();
     this.volunteerFactory = null;
-    const base = document.baseURI;
+    // Defaults come from the widget's home, not from the page that embeds it.
+    const base = siteHome();
     this.#settings = {
       layout: defaultOf('layout', base),
       theme: defaultOf('theme', base),
@@ -560,7 +568,7 @@ export class BrowsersUnbounded extends LitElement {
       }
       return;
     }
-    const parsed = parseSetting(key, raw, document.baseURI);
+    const parsed = parseSetting(key, raw, document.baseURI, siteHome());
     if (parsed.warning !== undefined) {
       if (this.#warned.get(spec.attribute) !== raw) {
         this.#warned.set(spec.attribute, raw ?? '');
@@ -580,7 +588,13 @@ export class BrowsersUnbounded extends LitElement {
     const { mock, signaling } = this.#settings;
     const factory = this.volunteerFactory ?? BrowsersUnbounded.volunteerFactory;
     if (mock) this.#runtime = new MockVolunteer({ slots: SLOTS });
-    else if (factory) this.#runtime = factory({ signaling, slots: SLOTS });
+    else if (factory)
+      this.#runtime = factory({
+        signaling,
+        slots: SLOTS,
+        // Without data-signaling the site's config.json may name another server.
+        ...(this.hasAttribute(SETTINGS.signaling.attribute) ? {} : { site: siteHome() }),
+      });
     else return;
     const runtime = this.#runtime;
     this.#state = runtime.state;
@@ -757,14 +771,15 @@ export class BrowsersUnbounded extends LitElement {
     else this.stop();
   }
 
+  /** A page of the widget's own site (`path` relative to its root). */
   #home(path = ''): string {
-    return new URL(path, this.#settings.signaling).href.replace(/\/signal\/$/, '/');
+    return new URL(path, siteHome()).href;
   }
 
   #onMenu(event: CustomEvent<{ item: MenuItem }>): void {
     const item = event.detail.item;
     if (item === 'about' || item === 'embed') this.#openSheet(item);
-    else if (item === 'privacy') window.open(this.#home('/privacy/'), '_blank', 'noopener');
+    else if (item === 'privacy') window.open(this.#home('privacy/'), '_blank', 'noopener');
     else if (item === 'install') void this.#install();
   }
 
@@ -775,14 +790,14 @@ export class BrowsersUnbounded extends LitElement {
       await prompt.prompt();
       return;
     }
-    window.open(this.#home('/'), '_blank', 'noopener');
+    window.open(this.#home(), '_blank', 'noopener');
   }
 
   async #share(): Promise<void> {
     const data = {
       title: 'Browsers Unbounded',
       text: 'Help people get around internet censorship by sharing your connection from a browser tab.',
-      url: this.#home('/'),
+      url: this.#home(),
     };
     try {
       if (typeof navigator.share === 'function') await navigator.share(data);
@@ -818,7 +833,7 @@ export class BrowsersUnbounded extends LitElement {
   }
 
   #embedCode(): string {
-    return embedSnippet(this.#settings, this.#home(BrowsersUnbounded.scriptPath), document.baseURI);
+    return embedSnippet(this.#settings, scriptUrl(), siteHome());
   }
 
   #onSettingChange(event: CustomEvent<{ attribute: string; value: string }>): void {
@@ -869,7 +884,8 @@ export class BrowsersUnbounded extends LitElement {
           ? html`<div class="theme-${s.theme} editor-wrap">
               <bu-editor
                 .settings=${s}
-                .scriptUrl=${this.#home(BrowsersUnbounded.scriptPath)}
+                .scriptUrl=${scriptUrl()}
+                .base=${siteHome()}
                 @bu-setting-change=${this.#onSettingChange}
               ></bu-editor>
             </div>`
@@ -1082,6 +1098,18 @@ export class BrowsersUnbounded extends LitElement {
       <span>Browsers Unbounded</span>
     </span>`;
   }
+}
+
+/** The widget's script, as loaded (see `BrowsersUnbounded.scriptUrl`). */
+function scriptUrl(): string {
+  return (
+    BrowsersUnbounded.scriptUrl ?? new URL(BrowsersUnbounded.scriptPath, document.baseURI).href
+  );
+}
+
+/** The root of the site the widget's script came from: `/widget/x.js` → `/`. */
+function siteHome(): string {
+  return new URL('../', scriptUrl()).href;
 }
 
 define('browsers-unbounded', BrowsersUnbounded);

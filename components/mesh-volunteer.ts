@@ -4,6 +4,7 @@
  * only when the user first switches sharing on, so the widget stays small.
  */
 import type { Volunteer } from '../mesh/volunteer.ts';
+import { loadSiteConfig, SITE_CONFIG_FILE } from './site-config.ts';
 import {
   VolunteerEvents,
   type VolunteerEventMap,
@@ -17,6 +18,7 @@ import {
 export class MeshVolunteerRuntime implements VolunteerRuntime {
   readonly #events = new VolunteerEvents();
   readonly #signaling: string;
+  readonly #site: string | undefined;
   #slots: number;
   #volunteer: Volunteer | undefined;
   #loading: Promise<Volunteer> | undefined;
@@ -25,6 +27,7 @@ export class MeshVolunteerRuntime implements VolunteerRuntime {
 
   constructor(options: VolunteerOptions) {
     this.#signaling = options.signaling;
+    this.#site = options.site;
     this.#slots = options.slots;
   }
 
@@ -77,10 +80,26 @@ export class MeshVolunteerRuntime implements VolunteerRuntime {
     this.#events.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
   }
 
+  /** mesh (loaded on first use) and the signaling URL (from the site's config.json if asked). */
+  async #imports(): Promise<{ Volunteer: typeof Volunteer; signaling: string }> {
+    const [{ Volunteer }, signaling] = await Promise.all([
+      import('../mesh/volunteer.ts'),
+      this.#configuredSignaling(),
+    ]);
+    return { Volunteer, signaling };
+  }
+
+  async #configuredSignaling(): Promise<string> {
+    const site = this.#site;
+    if (site === undefined) return this.#signaling;
+    const url = new URL(SITE_CONFIG_FILE, site).href;
+    return (await loadSiteConfig(url, { signaling: this.#signaling })).signaling;
+  }
+
   #load(): Promise<Volunteer> {
-    this.#loading ??= import('../mesh/volunteer.ts').then(({ Volunteer }) => {
+    this.#loading ??= this.#imports().then(({ Volunteer, signaling }) => {
       const volunteer = new Volunteer({
-        signaling: this.#signaling,
+        signaling,
         kind: 'browser',
         slots: this.#slots,
       });

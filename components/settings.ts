@@ -156,15 +156,17 @@ export function defaultOf<K extends SettingKey>(key: K, base: string): WidgetSet
 
 /**
  * Parses one attribute value. `null` (absent) gives the default silently; a bad value gives
- * the default and a warning that names the attribute.
+ * the default and a warning that names the attribute. A URL in the attribute is resolved
+ * against `base` (the page's), a default against `defaultsBase` (the widget's own site).
  */
 export function parseSetting<K extends SettingKey>(
   key: K,
   raw: string | null,
   base: string,
+  defaultsBase: string = base,
 ): Parsed<WidgetSettings[K]> {
   const spec: SettingSpec = SETTINGS[key];
-  const fallback = defaultOf(key, base);
+  const fallback = defaultOf(key, defaultsBase);
   if (raw === null) return { value: fallback };
   const text = raw.trim();
   let value: unknown;

@@ -61,6 +61,12 @@ export interface VolunteerRuntime {
 export interface VolunteerOptions {
   /** Absolute URL of the signaling server. */
   readonly signaling: string;
+  /**
+   * The root URL of the widget's own site, when the page did not name a signaling server: a
+   * runtime that talks to signaling reads that site's `config.json` (site-config.ts) when it
+   * first starts, and its `signaling` replaces the URL above.
+   */
+  readonly site?: string;
   readonly slots: number;
 }
 

@@ -6,5 +6,8 @@ import { BrowsersUnbounded } from './browsers-unbounded.ts';
 import { meshVolunteerFactory } from './mesh-volunteer.ts';
 
 BrowsersUnbounded.volunteerFactory ??= meshVolunteerFactory;
+// This module is the bundle's entry, so this is the URL of the script the page loaded: on a
+// page of another site, the widget's own site (signaling, config.json, pages) is found from it.
+BrowsersUnbounded.scriptUrl ??= import.meta.url;
 
 export { BrowsersUnbounded };

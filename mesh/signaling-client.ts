@@ -7,10 +7,13 @@ import {
   parseConsumerMatchResponse,
   parseJsonBody,
   parseMatchmakingError,
+  parseNatProbeResponse,
   parseSignalingConfig,
   parseVolunteerPollResponse,
   type ConsumerMatchRequest,
   type ConsumerMatchResponse,
+  type NatProbeRequest,
+  type NatProbeResponse,
   type SignalingConfig,
   type VolunteerPollRequest,
   type VolunteerPollResponse,
@@ -73,6 +76,11 @@ export class SignalingClient {
     signal?: AbortSignal,
   ): Promise<ConsumerMatchResponse> {
     return parseConsumerMatchResponse(await this.#call('v1/consumer/match', request, signal));
+  }
+
+  /** Reports the mapped addresses NAT discovery found; the server says what it saw. */
+  async natProbe(request: NatProbeRequest, signal?: AbortSignal): Promise<NatProbeResponse> {
+    return parseNatProbeResponse(await this.#call('v1/nat-probe', request, signal));
   }
 
   async #call(route: string, body: object | undefined, signal?: AbortSignal): Promise<unknown> {

@@ -5,7 +5,7 @@
  * tunnel to the egress it names (see relay.ts).
  */
 import type { DataConnection, Peer } from 'peerjs';
-import type { EgressInfo, NatType, VolunteerKind } from '../protocol/matchmaking.ts';
+import type { EgressInfo, NatProbeInfo, NatType, VolunteerKind } from '../protocol/matchmaking.ts';
 import {
   encodeRefused,
   TUNNEL_REFUSAL_REASON_NAMES,
@@ -13,6 +13,12 @@ import {
 } from '../protocol/tunnel-refused.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
+import {
+  discoverNat,
+  gatherWithPeerConnection,
+  type MappedAddressGatherer,
+} from './nat-discovery.ts';
+import { watchEnd, watchFailure } from './peer-connection-watch.ts';
 import { openPeer } from './peerjs-module.ts';
 import { Relay, type RelayChannel, type RelayEnd, type RelaySocket } from './relay.ts';
 import { randomToken, SignalingClient } from './signaling-client.ts';
@@ -44,6 +50,11 @@ export interface VolunteerEvents {
    * censored list; a volunteer there does not share (it would draw attention to itself).
    */
   location: { country: string; censored: boolean };
+  /**
+   * The NAT type the signaling server's probe found for this volunteer before its first poll
+   * (`unknown` when the server runs no probe, or discovery failed); see nat-discovery.ts.
+   */
+  nat: { nat: NatType };
 }
 
 export interface VolunteerOptions {
@@ -60,7 +71,10 @@ export interface VolunteerOptions {
    * this side has not seen close yet.
    */
   readonly maxTunnelsPerConsumer?: number;
+  /** The NAT type to report; absent: found with the server's NAT probe when it runs one. */
   readonly nat?: NatType;
+  /** How NAT discovery finds mapped addresses; an RTCPeerConnection by default. */
+  readonly natGatherer?: MappedAddressGatherer;
   /** A private pool tag (64 hex digits); absent means the public pool. */
   readonly pool?: string;
   /** Overrides the ICE servers from the signaling server's config (tests use `[]`). */
@@ -89,6 +103,13 @@ const MAX_REFUSING = 16;
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000];
 /** How long a connection may wait for the poll answer that names its consumer. */
 const EARLY_WAIT_MS = 5_000;
+/** How often the egress list is read again, so that egresses added or removed are seen. */
+const EGRESS_REFRESH_MS = 60_000;
+/**
+ * How soon after the last read a consumer naming an egress we do not know makes us read the
+ * list again (it may have been added since): not more often, since any consumer can ask.
+ */
+const EGRESS_RECHECK_MS = 5_000;
 /** Unannounced connections held at once; more are refused at once. */
 const MAX_EARLY = 8;
 /** Messages an unannounced connection may send while it waits. */
@@ -271,6 +292,9 @@ class Run {
   readonly #refusing = new Map<DataConnection, () => void>();
   #peer: Peer | undefined;
   #egresses: readonly EgressInfo[] = [];
+  /** When the egress list was last asked for, and whether that read is still under way. */
+  #egressesAt = 0;
+  #readingEgresses = false;
   #nextKey = 1;
   #up = 0;
   #down = 0;
@@ -278,6 +302,8 @@ class Run {
   #meter: ReturnType<typeof setInterval> | undefined;
   #polling: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  #nat: NatType = 'unknown';
+  #probe: NatProbeInfo | undefined;
 
   constructor(
     volunteer: Volunteer,
@@ -305,6 +331,8 @@ class Run {
       );
     }
     this.#egresses = config.egresses;
+    this.#egressesAt = Date.now();
+    this.#probe = config.natProbe;
     const peer = await openPeer({
       server: this.#signaling.peerServer,
       token: this.#token,
@@ -349,7 +377,23 @@ class Run {
   async #pollLoop(): Promise<void> {
     let failures = 0;
     const peer = this.#peer;
+    this.#nat = this.#options.nat ?? 'unknown';
+    const gather =
+      this.#options.natGatherer ??
+      (typeof RTCPeerConnection === 'function' ? gatherWithPeerConnection : undefined);
+    if (this.#options.nat === undefined && this.#probe && gather && peer) {
+      this.#nat = await discoverNat({
+        signaling: this.#signaling,
+        probe: this.#probe,
+        id: peer.id,
+        token: this.#token,
+        gather,
+        signal: this.#abort.signal,
+      });
+    }
+    this.#volunteer.report('nat', { nat: this.#nat });
     while (!this.#abort.signal.aborted && peer) {
+      this.#refreshEgresses(EGRESS_REFRESH_MS);
       const free = Math.max(0, this.#slots() - this.#busy);
       if (free === 0 || peer.disconnected) {
         await this.#sleep(1_000);
@@ -361,7 +405,7 @@ class Run {
             id: peer.id,
             token: this.#token,
             slots: free,
-            nat: this.#options.nat ?? 'unknown',
+            nat: this.#nat,
             kind: this.#options.kind,
             ...(this.#options.pool ? { pool: this.#options.pool } : {}),
           },
@@ -387,6 +431,27 @@ class Run {
         resolve();
       };
     });
+  }
+
+  /**
+   * Reads the egress list again once `age` ms have passed since the last read, in the
+   * background: relays opened afterwards use the new list, so an egress the operator added is
+   * usable and one removed is no longer reached. A failed read keeps the old list.
+   */
+  #refreshEgresses(age: number): void {
+    const now = Date.now();
+    if (this.#readingEgresses || now - this.#egressesAt < age || this.#abort.signal.aborted) return;
+    this.#readingEgresses = true;
+    this.#egressesAt = now;
+    this.#signaling.config(this.#abort.signal).then(
+      (config) => {
+        this.#egresses = config.egresses;
+        this.#readingEgresses = false;
+      },
+      () => {
+        this.#readingEgresses = false;
+      },
+    );
   }
 
   #expect(consumerId: string, country: string): void {
@@ -508,11 +573,16 @@ class Run {
         });
       }
       entry.relays.add(relay);
+      // A consumer that vanishes without closing (its process ended) leaves Chromium's data
+      // channel open after ICE consent fails; the peer connection's state says it is gone.
+      const unwatch = watchEnd(connection, () => relay.close());
       void relay.ended.then((reason) => {
+        unwatch();
         if (relay.refusal === undefined) {
           connection.close();
         } else {
           this.#volunteer.countRefusal(relay.refusal);
+          if (relay.refusal === 'unknown-egress') this.#refreshEgresses(EGRESS_RECHECK_MS);
           this.#closeAfterRefusal(connection);
         }
         entry.relays.delete(relay);
@@ -618,20 +688,6 @@ class Run {
     this.#volunteer.report('bytes', { up: this.#up, down: this.#down });
     this.#window = 0;
   }
-}
-
-/** Calls `failed` once if the connection's peer connection fails or closes before it opens. */
-function watchFailure(connection: DataConnection, failed: () => void): void {
-  const pc = connection.peerConnection as RTCPeerConnection | null | undefined;
-  if (pc === null || pc === undefined) return;
-  const check = (): void => {
-    if (connection.open) return pc.removeEventListener('connectionstatechange', check);
-    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
-      pc.removeEventListener('connectionstatechange', check);
-      failed();
-    }
-  };
-  pc.addEventListener('connectionstatechange', check);
 }
 
 function checkMaxTunnels(max: number): number {

@@ -40,6 +40,8 @@ export type VolunteerKind = (typeof VOLUNTEER_KINDS)[number];
 export const MATCHMAKING_ERRORS = [
   ['bad-request', 400],
   ['unauthorized', 401],
+  /** A page's `Origin` is not on the server's allow-list (`--cors`). */
+  ['origin-not-allowed', 403],
   ['not-found', 404],
   ['method-not-allowed', 405],
   ['too-large', 413],
@@ -109,6 +111,29 @@ export interface ConsumerMatchRequest {
    * until the match hold has passed.
    */
   readonly have?: readonly string[];
+  /**
+   * Volunteers the consumer could not connect to since its last request: the server does not
+   * introduce the pair again for a while.
+   */
+  readonly failed?: readonly string[];
+}
+
+/** `POST v1/nat-probe`: the mapped addresses the peer's ICE gathering found. */
+export interface NatProbeRequest {
+  readonly id: string;
+  readonly token: string;
+  /** `ip:port` or `[ipv6]:port`, as the STUN responders reported them (server-reflexive). */
+  readonly mapped: readonly string[];
+}
+
+export interface NatProbeResponse {
+  /** What the server saw; `unknown` when it saw none of the addresses. */
+  readonly nat: NatType;
+}
+
+/** Where the NAT probe listens: two `stun:` URLs (one host, two ports). */
+export interface NatProbeInfo {
+  readonly urls: readonly string[];
 }
 
 export interface VolunteerRef {
@@ -166,6 +191,8 @@ export interface SignalingConfig {
   readonly country: string;
   /** Countries where volunteering is unsafe: a volunteer there is told not to share. */
   readonly censored?: readonly string[];
+  /** The server's NAT probe, when it runs one (docs/signaling.md, "NAT discovery"). */
+  readonly natProbe?: NatProbeInfo;
 }
 
 const COUNTRY = /^(?:[A-Z]{2}|\?\?)$/;
@@ -250,18 +277,48 @@ export function parseConsumerMatchRequest(body: unknown): ConsumerMatchRequest {
     nat: expectOneOf(readField(record, 'nat'), 'nat', NAT_TYPES),
   };
   const pool = readPool(record);
-  const haveField = readField(record, 'have');
-  const have =
-    haveField === undefined
-      ? undefined
-      : expectArray(haveField, 'have', 0, MAX_HAVE).map((id, index) =>
-          expectId(id, childPath('have', index)),
-        );
+  const have = readIds(record, 'have');
+  const failed = readIds(record, 'failed');
   return {
     ...request,
     ...(pool === undefined ? {} : { pool }),
     ...(have === undefined ? {} : { have }),
+    ...(failed === undefined ? {} : { failed }),
   };
+}
+
+function readIds(record: object, name: string): string[] | undefined {
+  const field = readField(record, name);
+  if (field === undefined) return undefined;
+  return expectArray(field, name, 0, MAX_HAVE).map((id, index) =>
+    expectId(id, childPath(name, index)),
+  );
+}
+
+/** At most this many mapped addresses in a NAT probe report. */
+export const MAX_NAT_MAPPED = 16;
+const MAPPED = /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9.]{7,15}):\d{1,5}$/;
+
+export function parseNatProbeRequest(body: unknown): NatProbeRequest {
+  const record = expectRecord(body, '');
+  return {
+    id: expectId(readField(record, 'id'), 'id'),
+    token: expectToken(readField(record, 'token')),
+    mapped: expectArray(readField(record, 'mapped'), 'mapped', 0, MAX_NAT_MAPPED).map(
+      (item, index) =>
+        expectString(item, childPath('mapped', index), {
+          minLength: 9,
+          maxLength: 53,
+          pattern: MAPPED,
+          describe: 'ip:port or [ipv6]:port',
+        }),
+    ),
+  };
+}
+
+export function parseNatProbeResponse(body: unknown): NatProbeResponse {
+  const record = expectRecord(body, '');
+  return { nat: expectOneOf(readField(record, 'nat'), 'nat', NAT_TYPES) };
 }
 
 /** A match holds at least one volunteer; "none" is an error body (`no-volunteers`). */
@@ -328,6 +385,25 @@ export function parseSignalingConfig(body: unknown): SignalingConfig {
     limits: parseLimits(readField(record, 'limits')),
     country: expectCountry(readField(record, 'country'), 'country'),
     ...readCensored(record),
+    ...readNatProbe(record),
+  };
+}
+
+function readNatProbe(record: object): { natProbe?: NatProbeInfo } {
+  const raw = readField(record, 'natProbe');
+  if (raw === undefined) return {};
+  const urls = expectArray(readField(expectRecord(raw, 'natProbe'), 'urls'), 'natProbe.urls', 2, 2);
+  return {
+    natProbe: {
+      urls: urls.map((url, index) =>
+        expectString(url, childPath('natProbe.urls', index), {
+          minLength: 6,
+          maxLength: 300,
+          pattern: /^stun:[^\s/?#]+$/,
+          describe: 'a stun: URL',
+        }),
+      ),
+    },
   };
 }
 

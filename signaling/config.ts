@@ -12,6 +12,7 @@ import {
   parseSignalingConfig,
   type EgressInfo,
   type IceServer,
+  type NatProbeInfo,
 } from '../protocol/matchmaking.ts';
 import { isValidPeerjsKey } from '../protocol/peerjs-messages.ts';
 import { SchemaError } from '../protocol/errors.ts';
@@ -49,6 +50,14 @@ export interface SignalingOptions {
    * unrestricted volunteers.
    */
   readonly ignoreNat?: boolean;
+  /**
+   * Run the NAT probe (nat-probe.ts): two STUN responders on UDP `natProbePort` and the next
+   * port (0: two ports the system picks), bound to `natProbeBind`. Absent: no probe.
+   */
+  readonly natProbePort?: number;
+  readonly natProbeBind?: string;
+  /** The host name clients reach the probe at; absent: the Host of their config request. */
+  readonly natProbeHost?: string;
   /** Origins allowed by CORS and on WebSockets; absent means echo any origin. */
   readonly cors?: readonly string[];
   /** `GET {path}{key}/peers` lists connected ids (off, as in the stock server). */
@@ -114,6 +123,8 @@ export interface SignalingSettings {
   readonly iceServers: readonly IceServer[];
   readonly allowSameIp: boolean;
   readonly ignoreNat: boolean;
+  readonly natProbe:
+    { readonly port: number; readonly bind: string; readonly host?: string } | undefined;
   readonly cors: readonly string[] | undefined;
   readonly allowDiscovery: boolean;
   readonly concurrentLimit: number;
@@ -190,6 +201,14 @@ export function resolveSettings(options: SignalingOptions = {}): SignalingSettin
     iceServers: options.iceServers ?? [],
     allowSameIp: options.allowSameIp ?? false,
     ignoreNat: options.ignoreNat ?? false,
+    natProbe:
+      options.natProbePort === undefined
+        ? undefined
+        : {
+            port: probePort(options.natProbePort),
+            bind: options.natProbeBind ?? '127.0.0.1',
+            ...(options.natProbeHost === undefined ? {} : { host: options.natProbeHost }),
+          },
     cors: options.cors,
     allowDiscovery: options.allowDiscovery ?? false,
     concurrentLimit: count(
@@ -294,7 +313,11 @@ export function resolveSettings(options: SignalingOptions = {}): SignalingSettin
 }
 
 /** The body of `GET {path}v1/config` for a caller in `country`. */
-export function configBody(settings: SignalingSettings, country: string): unknown {
+export function configBody(
+  settings: SignalingSettings,
+  country: string,
+  natProbe?: NatProbeInfo,
+): unknown {
   return {
     iceServers: settings.iceServers,
     egresses: settings.egresses,
@@ -309,6 +332,7 @@ export function configBody(settings: SignalingSettings, country: string): unknow
     },
     country,
     ...(settings.censoredCountries.length > 0 ? { censored: settings.censoredCountries } : {}),
+    ...(natProbe === undefined ? {} : { natProbe }),
   };
 }
 
@@ -335,6 +359,42 @@ export function parseEgressSpec(spec: string): EgressInfo {
   }
 }
 
+/**
+ * Parses an egress list file (`--egress-file`): one `ID=URL#PUBLICKEY` per line, as with
+ * `--egress`; blank lines and lines starting with `#` are skipped. An error names the line.
+ */
+export function parseEgressList(text: string, source = 'egress file'): EgressInfo[] {
+  const egresses: EgressInfo[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    try {
+      egresses.push(parseEgressSpec(line));
+    } catch (err) {
+      if (!(err instanceof SignalingError)) throw err;
+      throw new SignalingError('ERR_SIGNALING_CONFIG', `${source}:${index + 1}: ${err.message}`);
+    }
+  });
+  return egresses;
+}
+
+/**
+ * Checks an egress list that replaces the running one (SIGHUP) as `resolveSettings` checks the
+ * first: against the schema every client reads `/v1/config` with (at most 32, unique ids).
+ */
+export function checkEgresses(
+  settings: SignalingSettings,
+  egresses: readonly EgressInfo[],
+): readonly EgressInfo[] {
+  try {
+    parseSignalingConfig(configBody({ ...settings, egresses }, '??'));
+  } catch (err) {
+    if (err instanceof SchemaError) throw configError('egress', err.message);
+    throw err;
+  }
+  return egresses;
+}
+
 function isOrigin(text: string): boolean {
   try {
     const url = new URL(text);
@@ -357,6 +417,14 @@ function count(
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1 || value > max) {
     throw configError(name, `must be an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
+/** 0 (two ports the system picks), or a first port whose next one is a port too. */
+function probePort(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value > 65_534) {
+    throw configError('natProbePort', 'must be an integer from 0 to 65534');
   }
   return value;
 }

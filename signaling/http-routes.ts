@@ -10,8 +10,11 @@ import { SchemaError } from '../protocol/errors.ts';
 import {
   parseConsumerMatchRequest,
   parseJsonBody,
+  parseNatProbeRequest,
+  type NatProbeResponse,
   parseVolunteerPollRequest,
   type ConsumerMatchResponse,
+  type EgressInfo,
   type VolunteerPollResponse,
 } from '../protocol/matchmaking.ts';
 import { addressGroup, clientIp } from '../server-kit/client-address.ts';
@@ -23,6 +26,7 @@ import { UNKNOWN_COUNTRY } from './geoip.ts';
 import { readBody, sendError, sendJson, sendText } from './http-io.ts';
 import type { Logger } from './logger.ts';
 import type { Matchmaker } from './matchmaker.ts';
+import type { NatProbe } from './nat-probe.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import type { NetworkState } from './netstate.ts';
 import type { PeerRegistry } from './peer-registry.ts';
@@ -30,8 +34,12 @@ import type { RateLimiter } from './rate-limit.ts';
 
 export interface HttpContext {
   readonly settings: SignalingSettings;
+  /** The egress list as it is now (it can change at run time: SignalingService.setEgresses). */
+  egresses(): readonly EgressInfo[];
   readonly registry: PeerRegistry;
   readonly matchmaker: Matchmaker;
+  /** The NAT probe's STUN responders, when the server runs them. */
+  readonly natProbe: NatProbe | undefined;
   readonly metrics: SignalingMetrics;
   readonly netstate: NetworkState;
   readonly cors: CorsPolicy;
@@ -74,7 +82,16 @@ export function createHttpRoutes(
     'v1/config': {
       method: 'GET',
       limited: false,
-      run: (_req, res, { ip }) => sendJson(res, 200, configBody(settings, context.country(ip))),
+      run: (req, res, { ip }) =>
+        sendJson(
+          res,
+          200,
+          configBody(
+            { ...settings, egresses: context.egresses() },
+            context.country(ip),
+            probeInfo(req),
+          ),
+        ),
     },
     // Not rate limited, like `v1/config`: the answer is computed at most once a second and
     // then served from a cached string, so a flood costs bandwidth, not work.
@@ -86,6 +103,7 @@ export function createHttpRoutes(
     },
     'v1/volunteer/poll': { method: 'POST', limited: true, run: poll },
     'v1/consumer/match': { method: 'POST', limited: true, run: match },
+    'v1/nat-probe': { method: 'POST', limited: true, run: natProbeReport },
     metrics: {
       method: 'GET',
       limited: false,
@@ -169,8 +187,30 @@ export function createHttpRoutes(
     context.netstate.matched(request.id, country, volunteers.map(volunteerCountry));
     const body: ConsumerMatchResponse = {
       volunteers: volunteers.map((id) => ({ id })),
-      egresses: settings.egresses,
+      egresses: context.egresses(),
     };
+    sendJson(res, 200, body);
+  }
+
+  /** The probe's `stun:` URLs, at the operator's name for it or the name the client used. */
+  function probeInfo(req: IncomingMessage): { urls: string[] } | undefined {
+    const probe = context.natProbe;
+    if (probe === undefined || probe.ports.length !== 2) return undefined;
+    const named = settings.natProbe?.host ?? hostName(req.headers.host);
+    return named === undefined ? undefined : { urls: probe.urls(named) };
+  }
+
+  async function natProbeReport(
+    req: IncomingMessage,
+    res: ServerResponse,
+    from: From,
+  ): Promise<void> {
+    const request = parseNatProbeRequest(await readJson(req));
+    authenticate(request.id, request.token);
+    const nat = context.natProbe?.judge(from.ip, request.mapped);
+    if (nat !== undefined) context.matchmaker.proven(request.id, nat);
+    metrics.natProbed(nat ?? 'unknown');
+    const body: NatProbeResponse = { nat: nat ?? 'unknown' };
     sendJson(res, 200, body);
   }
 
@@ -185,6 +225,12 @@ export function createHttpRoutes(
       metrics.rejected('unauthorized');
       throw new HttpError('unauthorized', 'id and token must be those of a connected PeerJS peer');
     }
+  }
+
+  /** The host name of a Host header (no port); undefined when it is not a plain name. */
+  function hostName(host: string | undefined): string | undefined {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d+)?$/.exec(host ?? '');
+    return match?.[1]?.replace(/^\[|\]$/g, '');
   }
 
   async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -68,6 +68,8 @@ export interface MatchmakerOptions {
   readonly allowSameIp: boolean;
   /** Skip the NAT rule (everything on one machine, as in `bu serve`). */
   readonly ignoreNat?: boolean;
+  /** A TURN relay is configured: two `restricted` peers can connect through it. */
+  readonly relay?: boolean;
   /** Polls and matches held open at once, over all callers. */
   readonly maxWaiting: number;
   /** Whether a PeerJS id is still connected; a volunteer that is not is never matched. */
@@ -115,15 +117,21 @@ interface PoolCapacity {
   readonly byGroup: Map<string, number>;
 }
 
+/** How long a pair that failed to connect is not introduced again. */
+const FAILED_PAIR_MS = 10_000;
+/** Failed pairs remembered at most (the oldest are forgotten first). */
+const MAX_FAILED_PAIRS = 100_000;
+
 /** `pool` absent means the public pool, which no private tag (64 hex digits) can equal. */
 const PUBLIC_POOL = '';
 
 /**
- * The NAT type the server goes by. No peer has proven anything yet (there is no NAT probe),
- * so a claim of `unrestricted`, which would open doors, counts as `unknown`.
+ * How likely a pair is to connect, lower first: both proven and compatible; one side
+ * unknown; both unknown, or two restricted peers that need the TURN relay.
  */
-function trustedNat(claimed: NatType): NatType {
-  return claimed === 'unrestricted' ? 'unknown' : claimed;
+function pairRank(a: NatType, b: NatType): number {
+  if (a === 'restricted' && b === 'restricted') return 2;
+  return (a === 'unknown' ? 1 : 0) + (b === 'unknown' ? 1 : 0);
 }
 
 export class Matchmaker {
@@ -132,6 +140,10 @@ export class Matchmaker {
   /** Waiting consumers in arrival order: the first to come is the first served. */
   readonly #consumers = new Map<string, PendingMatch>();
   readonly #ledger: MatchLedger;
+  /** NAT types the probe established (nat-probe.ts), by PeerJS id. */
+  readonly #proven = new Map<string, NatType>();
+  /** Pairs whose connection failed lately ("consumer volunteer" → until), not tried again. */
+  readonly #failed = new Map<string, number>();
   /** Pool capacities, computed once per poll or match (see #groupCap). */
   readonly #capacity = new Map<string, PoolCapacity>();
   #polls = 0;
@@ -156,6 +168,22 @@ export class Matchmaker {
 
   volunteers(): IterableIterator<VolunteerView> {
     return this.#volunteers.values();
+  }
+
+  /** The NAT probe established `id`'s NAT type: it replaces whatever the peer says. */
+  proven(id: string, nat: NatType): void {
+    this.#proven.set(id, nat);
+    const volunteer = this.#volunteers.get(id);
+    if (volunteer !== undefined) volunteer.nat = nat;
+  }
+
+  /**
+   * The NAT type the server goes by: the probe's finding; else a claim of `restricted`, which
+   * only narrows whom the claimant is matched with; a claim of `unrestricted`, which would
+   * open doors, counts as `unknown` until the probe has seen it.
+   */
+  #nat(id: string, claimed: NatType): NatType {
+    return this.#proven.get(id) ?? (claimed === 'restricted' ? 'restricted' : 'unknown');
   }
 
   /**
@@ -184,7 +212,7 @@ export class Matchmaker {
       ip: caller.ip,
       group: caller.group,
       kind: request.kind,
-      nat: trustedNat(request.nat),
+      nat: this.#nat(request.id, request.nat),
       country: caller.country,
       slots: Math.min(request.slots, this.#options.shares.volunteerSlots),
       pool: request.pool ?? PUBLIC_POOL,
@@ -248,12 +276,28 @@ export class Matchmaker {
     this.#ledger.expire(now);
     this.#capacity.clear();
     this.#consumers.get(request.id)?.resolve(null);
+    for (const [pair, until] of this.#failed) {
+      if (until > now) break;
+      this.#failed.delete(pair);
+    }
+    for (const volunteer of request.failed ?? []) {
+      if (!this.#volunteers.has(volunteer)) continue;
+      const pair = `${request.id} ${volunteer}`;
+      this.#failed.delete(pair);
+      this.#failed.set(pair, now + Math.min(FAILED_PAIR_MS, this.#options.holdMs));
+      if (this.#failed.size > MAX_FAILED_PAIRS) {
+        for (const oldest of this.#failed.keys()) {
+          this.#failed.delete(oldest);
+          break;
+        }
+      }
+    }
     const consumer: Consumer = {
       id: request.id,
       ip: caller.ip,
       group: caller.group,
       country: caller.country,
-      nat: trustedNat(request.nat),
+      nat: this.#nat(request.id, request.nat),
       pool: request.pool ?? PUBLIC_POOL,
       have: request.have === undefined ? undefined : new Set(request.have),
     };
@@ -319,6 +363,7 @@ export class Matchmaker {
       this.#ledger.forgetVolunteer(id);
     }
     this.#consumers.get(id)?.resolve(null);
+    this.#proven.delete(id);
   }
 
   /** Drops volunteers that have neither an open poll nor polled since `deadline`. */
@@ -338,6 +383,8 @@ export class Matchmaker {
     for (const consumer of this.#consumers.values()) consumer.resolve(null);
     this.#volunteers.clear();
     this.#ledger.clear();
+    this.#proven.clear();
+    this.#failed.clear();
   }
 
   #waiting(): number {
@@ -364,6 +411,7 @@ export class Matchmaker {
       .filter((volunteer) => volunteer.poll !== undefined && this.#suits(volunteer, consumer))
       .sort(
         (a, b) =>
+          pairRank(a.nat, consumer.nat) - pairRank(b.nat, consumer.nat) ||
           ledger.count('volunteer', a.id) - ledger.count('volunteer', b.id) ||
           b.slots - a.slots ||
           a.lastMatched - b.lastMatched,
@@ -441,9 +489,11 @@ export class Matchmaker {
       volunteer.id !== consumer.id &&
       (this.#options.allowSameIp || volunteer.group !== consumer.group) &&
       (this.#options.ignoreNat === true ||
+        this.#options.relay === true ||
         volunteer.nat !== 'restricted' ||
         consumer.nat !== 'restricted') &&
       !ledger.has(consumer.id, volunteer.id, consumer.have) &&
+      !this.#failed.has(`${consumer.id} ${volunteer.id}`) &&
       ledger.count('volunteer', volunteer.id) < this.#options.shares.volunteerSlots &&
       ledger.count('volunteerGroup', volunteer.group) <
         this.#groupCap(volunteer.pool, volunteer.group, 'volunteer') &&

@@ -48,6 +48,7 @@ export class SignalingMetrics {
   readonly #rejected: ReadonlyMap<RejectReason, Counter.Internal>;
   readonly #denied: ReadonlyMap<DenialReason, Counter.Internal>;
   readonly #matches: Counter;
+  readonly #natProbes: Counter;
   readonly #connections: Counter;
   readonly #faults: ReadonlyMap<FaultSite, Counter.Internal>;
 
@@ -86,6 +87,12 @@ export class SignalingMetrics {
       registers,
     });
     this.#faults = bind(FAULT_SITES, (site) => faults.labels({ site }));
+    this.#natProbes = new Counter({
+      name: `${PREFIX}nat_probes_total`,
+      help: 'NAT probe reports (v1/nat-probe), by what the server saw: unrestricted, restricted or unknown',
+      labelNames: ['nat'],
+      registers,
+    });
     this.#connections = new Counter({
       name: `${PREFIX}peer_connections_total`,
       help: 'PeerJS WebSocket connections accepted (OPEN sent), reconnects included',
@@ -206,6 +213,11 @@ export class SignalingMetrics {
 
   matched(volunteers: number): void {
     this.#matches.inc(volunteers);
+  }
+
+  /** A NAT probe report, and what the server made of it. */
+  natProbed(nat: NatType): void {
+    this.#natProbes.labels({ nat }).inc();
   }
 
   connected(): void {

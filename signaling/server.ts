@@ -22,7 +22,12 @@ export interface SignalingServer {
 
 export async function startSignalingServer(options: ListenOptions = {}): Promise<SignalingServer> {
   const service = createSignalingService(options);
-  await service.ready;
+  try {
+    await service.ready;
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
   const server = createGuardedServer({
     request(req, res, url) {
       if (!service.handleRequest(req, res, url)) sendError(res, 'not-found', 'no such route');

@@ -8,7 +8,13 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { EXPIRE } from '../protocol/peerjs-messages.ts';
 import { guarded, type BoundaryRefusal, type FaultSite } from '../server-kit/http-boundary.ts';
-import { resolveSettings, type SignalingOptions, type SignalingSettings } from './config.ts';
+import type { EgressInfo } from '../protocol/matchmaking.ts';
+import {
+  checkEgresses,
+  resolveSettings,
+  type SignalingOptions,
+  type SignalingSettings,
+} from './config.ts';
 import { CorsPolicy } from './cors.ts';
 import { CLOSE_CODES } from './errors.ts';
 import { GeoipDatabase, loadGeoip } from './geoip.ts';
@@ -18,13 +24,23 @@ import { Matchmaker } from './matchmaker.ts';
 import { notify, type RelayContext } from './message-handlers.ts';
 import { MessageQueue } from './message-queue.ts';
 import { SignalingMetrics } from './metrics.ts';
+import { NatProbe } from './nat-probe.ts';
 import { NetworkState } from './netstate.ts';
 import { PeerRegistry } from './peer-registry.ts';
 import { createPeerjsSockets } from './peerjs-socket.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 export interface SignalingService {
+  /** The settings it started with; the egress list may change since (`egresses`). */
   readonly settings: SignalingSettings;
+  /** The egress list published now in `v1/config` and match answers. */
+  readonly egresses: readonly EgressInfo[];
+  /**
+   * Replaces the egress list, e.g. when SIGHUP re-reads `--egress-file`; clients pick it up
+   * at their next config read or match. Checked as at start (ERR_SIGNALING_CONFIG); the old
+   * list stays when it fails.
+   */
+  setEgresses(egresses: readonly EgressInfo[]): void;
   /**
    * True when the request was for us and is being answered. `url` is the request target,
    * parsed once by the server's boundary (server-kit/http-boundary.ts).
@@ -56,6 +72,7 @@ function sweepInterval(settings: SignalingSettings): number {
 
 export function createSignalingService(options: SignalingOptions = {}): SignalingService {
   const settings = resolveSettings(options);
+  let egresses = settings.egresses;
   const logger: Logger = options.logger ?? createLogger('info');
   let geoip = new GeoipDatabase();
 
@@ -76,6 +93,9 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     },
     allowSameIp: settings.allowSameIp,
     ignoreNat: settings.ignoreNat,
+    relay: settings.iceServers.some((server) =>
+      [server.urls].flat().some((url) => /^turns?:/.test(url)),
+    ),
     maxWaiting: settings.maxWaiting,
     isOnline: (id) => registry.get(id) !== undefined,
   });
@@ -96,7 +116,7 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     introductions: () => matchmaker.outstanding,
     volunteers: () => matchmaker.volunteers(),
   });
-  const cors = new CorsPolicy(settings.cors);
+  const cors = new CorsPolicy(settings.cors, () => metrics.rejected('origin'));
   const fault = (site: FaultSite, error: unknown): void => {
     metrics.fault(site);
     logger.error('fault', {
@@ -119,8 +139,11 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     connectionRate: new RateLimiter(settings.rateLimit),
     fault,
   });
+  const natProbe = settings.natProbe === undefined ? undefined : new NatProbe();
   const routes = createHttpRoutes({
     settings,
+    egresses: () => egresses,
+    natProbe,
     registry,
     matchmaker,
     metrics,
@@ -160,14 +183,29 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
       ms: Date.now() - started,
     });
   };
-  const ready = load().catch((err: unknown) => {
+  const geoipReady = load().catch((err: unknown) => {
     // Matching works without countries; they read `??` until a reload succeeds.
     logger.error('geoip not loaded', { error: err instanceof Error ? err.message : String(err) });
   });
+  // A probe that cannot listen is a start-up error (the caller reports it), not a quiet gap.
+  const probeReady =
+    natProbe === undefined || settings.natProbe === undefined
+      ? Promise.resolve()
+      : natProbe
+          .listen({ host: settings.natProbe.bind, port: settings.natProbe.port })
+          .then(() => logger.info('nat probe listening', { ports: natProbe.ports.join(',') }));
+  const ready = Promise.all([geoipReady, probeReady]).then(() => undefined);
 
   let closed = false;
   return {
     settings,
+    get egresses() {
+      return egresses;
+    },
+    setEgresses(next) {
+      egresses = checkEgresses(settings, next);
+      logger.info('egress list changed', { egresses: egresses.map((e) => e.id).join(',') });
+    },
     metrics: metrics.registry,
     ready,
     handleRequest: routes,
@@ -182,7 +220,8 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
       sockets.close();
       matchmaker.close();
       queue.clear();
-      await ready;
+      await ready.catch(() => undefined);
+      await natProbe?.close();
     },
   };
 }

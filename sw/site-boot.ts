@@ -20,6 +20,8 @@ const hubs = (document.querySelector('meta[name="bu-hubs"]')?.getAttribute('cont
 const template = document.querySelector('meta[name="bu-sites"]')?.getAttribute('content') ?? '';
 const config: SitesConfig = { template };
 const query = new URLSearchParams(location.search);
+/** How long a boot page waits to be claimed by its origin's new worker before it reloads. */
+const CLAIM_WAIT_MS = 2_000;
 
 function show(text: string): void {
   const status = document.getElementById('bu-boot-status');
@@ -62,9 +64,30 @@ async function boot(): Promise<void> {
   await navigator.serviceWorker.register(script, { scope: '/' });
   await navigator.serviceWorker.ready;
   if (navigator.serviceWorker.controller === null) {
-    await new Promise((resolve) =>
-      navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
-    );
+    // The worker claims the pages open when it activates. A page that loaded after that (two
+    // boot pages of one origin at once, e.g. the hub replaced a stuck frame) was never
+    // claimed: loaded again, it is controlled from the start.
+    const claimed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), CLAIM_WAIT_MS);
+      navigator.serviceWorker.addEventListener(
+        'controllerchange',
+        () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        { once: true },
+      );
+    });
+    if (!claimed) {
+      if (query.has('again')) {
+        show('Browse could not start this site. Reload to try again.');
+        return;
+      }
+      const again = new URL(location.href);
+      again.searchParams.set('again', '1');
+      location.replace(again.href);
+      return;
+    }
   }
   await forgetOldHub();
   window.top?.postMessage({ type: 'bu-site-hello', url: target.href }, hub);

@@ -147,6 +147,77 @@ async function stopVolunteer(volunteer: Volunteer): Promise<void> {
   else await volunteer.browser.close();
 }
 
+/** Time to first byte over many `bu proxy` starts against one server and one volunteer. */
+export interface FirstByteStarts {
+  /** Spawn → first byte of each start, in start order. */
+  readonly ms: readonly number[];
+  /** Requests each start took (see firstByte). */
+  readonly attempts: readonly number[];
+  /** Problems `bu proxy` reported before its first tunnel, with the start they happened in. */
+  readonly problems: readonly string[];
+}
+
+/** The consumers a volunteer serves now, as it last reported them. */
+function volunteerConsumers(setup: ChainSetup, volunteer: Volunteer): number | undefined {
+  if ('bu' in volunteer) {
+    const consumers = volunteer.bu.lastStatus()?.['consumers'];
+    return typeof consumers === 'number' ? consumers : undefined;
+  }
+  return setup.site?.status()?.consumers;
+}
+
+/**
+ * `bu proxy --volunteers 1` spawned `starts` times, one after the other, each stopped once its
+ * first response came: the first tunnel is what a user waits for, and a rare stall in it only
+ * shows over many starts. One `bu serve` and one volunteer serve them all. Before each start
+ * the volunteer must have let the previous consumer go: `bu proxy` exits without waiting for
+ * its peer connections to close, and Chromium notices a peer that vanished only when ICE
+ * consent runs out (about 15 s), so back-to-back starts would measure a volunteer with no free
+ * slot instead of the proxy.
+ */
+export async function firstByteStarts(setup: ChainSetup, starts: number): Promise<FirstByteStarts> {
+  const { origins } = setup;
+  const serve = await startServe([`127.0.0.1:${origins.httpPort}`]);
+  let volunteer: Volunteer | undefined;
+  const ms: number[] = [];
+  const attempts: number[] = [];
+  const problems: string[] = [];
+  try {
+    volunteer = await startVolunteerOf(setup, serve.signaling);
+    for (let start = 1; start <= starts; start += 1) {
+      const idleBy = Date.now() + 60_000;
+      while (volunteerConsumers(setup, volunteer) !== 0 && Date.now() < idleBy) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const spawnedAt = performance.now();
+      const proxy = await startProxy(serve.signaling, ['--volunteers', '1']);
+      try {
+        const first = await firstByte(
+          proxy,
+          `http://127.0.0.1:${origins.httpPort}/marker/first-byte`,
+          spawnedAt,
+        );
+        ms.push(first.ms);
+        attempts.push(first.attempts);
+        const seen = new Set(
+          proxy.process
+            .json()
+            .map((entry) => entry['problem'])
+            .filter((problem): problem is string => typeof problem === 'string'),
+        );
+        for (const problem of seen) problems.push(`start ${start}: ${problem}`);
+      } finally {
+        await proxy.process.stop();
+      }
+    }
+    return { ms, attempts, problems };
+  } finally {
+    if (volunteer !== undefined) await stopVolunteer(volunteer);
+    await serve.process.stop();
+    await rm(serve.dataDir, { recursive: true, force: true });
+  }
+}
+
 export async function chainTransfer(setup: ChainSetup, total: number): Promise<ChainRun> {
   const { origins } = setup;
   const serve = await startServe([`127.0.0.1:${origins.httpPort}`]);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuardedServer } from '../../server-kit/http-boundary.ts';
-import { createStaticSite, sitePath } from '../static-site.ts';
+import { createStaticSite, isPublicPath, sitePath } from '../static-site.ts';
 
 let root: string;
 let server: Server;
@@ -18,6 +18,10 @@ beforeAll(async () => {
   await writeFile(join(root, 'index.html'), '<h1>home</h1>');
   await writeFile(join(root, 'browse', 'index.html'), '<h1>browse</h1>');
   await writeFile(join(root, 'app.js'), 'export {}');
+  await mkdir(join(root, 'widget', 'chunks'), { recursive: true });
+  await writeFile(join(root, 'widget', 'browsers-unbounded.js'), 'export {}');
+  await writeFile(join(root, 'widget', 'chunks', 'globe-x.js'), 'export {}');
+  await writeFile(join(root, 'config.json'), '{"signaling":"/signal/"}');
   await writeFile(join(root, '.secret'), 'no');
   await writeFile(join(parent, 'outside.txt'), 'no');
   const site = createStaticSite(root);
@@ -64,6 +68,30 @@ describe('static site', () => {
   it('never sees a malformed escape: the server boundary answers /%zz with 400', async () => {
     const response = await fetch(`${base}/%zz`);
     expect(response.status).toBe(400);
+  });
+
+  it('serves the widget, its chunks and config.json to any origin, and nothing else', async () => {
+    const origin = { origin: 'https://embedder.example' };
+    for (const path of [
+      '/widget/browsers-unbounded.js',
+      '/widget/chunks/globe-x.js',
+      '/config.json',
+    ]) {
+      const response = await fetch(`${base}${path}`, { headers: origin });
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('access-control-allow-origin'), path).toBe('*');
+      expect(response.headers.get('access-control-allow-credentials'), path).toBeNull();
+      expect(response.headers.get('cross-origin-resource-policy'), path).toBe('cross-origin');
+    }
+    expect((await fetch(`${base}/config.json`)).headers.get('cache-control')).toBe('no-cache');
+    for (const path of ['/', '/app.js', '/browse/']) {
+      const response = await fetch(`${base}${path}`, { headers: origin });
+      expect(response.headers.get('access-control-allow-origin'), path).toBeNull();
+      expect(response.headers.get('cross-origin-resource-policy'), path).toBeNull();
+    }
+    expect(isPublicPath('/widget/x.js')).toBe(true);
+    expect(isPublicPath('/widgets/x.js')).toBe(false);
+    expect(isPublicPath('/config.json/')).toBe(false);
   });
 
   it('keeps every resolved path inside the root', () => {

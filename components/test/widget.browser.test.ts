@@ -225,6 +225,43 @@ describe('<browsers-unbounded> sharing', () => {
     equal((await switchButton(element)).getAttribute('aria-disabled'), 'false');
   });
 
+  it("takes its defaults from its script's site, not from the embedding page", async () => {
+    const options: { signaling: string; site?: string }[] = [];
+    BrowsersUnbounded.volunteerFactory = (given) => {
+      options.push(given);
+      return quietMock();
+    };
+    BrowsersUnbounded.scriptUrl = 'https://bu.example.org/widget/browsers-unbounded.js';
+    try {
+      const element = await mount();
+      equal(element.settings.signaling, 'https://bu.example.org/signal/');
+      // No data-signaling: the runtime reads that site's config.json.
+      deepEqual(options.at(-1), {
+        signaling: 'https://bu.example.org/signal/',
+        slots: 5,
+        site: 'https://bu.example.org/',
+      });
+      // The page's own data-signaling, relative to the page, and no config.json.
+      await mount({ 'data-signaling': '/mine/' });
+      deepEqual(options.at(-1), { signaling: new URL('/mine/', location.href).href, slots: 5 });
+      // The embed code loads the script from its site and leaves the default out.
+      element.setAttribute('data-editor', 'true');
+      await element.updateComplete;
+      const editor = shadow(element).querySelector('bu-editor');
+      await (editor as unknown as { updateComplete: Promise<unknown> } | null)?.updateComplete;
+      const code = editor?.shadowRoot?.querySelector('code')?.textContent ?? '';
+      ok(
+        code.startsWith(
+          '<script type="module" src="https://bu.example.org/widget/browsers-unbounded.js">',
+        ),
+        code,
+      );
+      ok(!code.includes('data-signaling'), code);
+    } finally {
+      BrowsersUnbounded.scriptUrl = null;
+    }
+  });
+
   it('switches off → starting → on → stopping → off from the keyboard', async () => {
     BrowsersUnbounded.volunteerFactory = quietMock;
     const element = await mount();

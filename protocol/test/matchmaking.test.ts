@@ -68,6 +68,7 @@ describe('vocabularies', () => {
     expect(MATCHMAKING_ERROR_CODES.map((code) => [code, matchmakingErrorStatus(code)])).toEqual([
       ['bad-request', 400],
       ['unauthorized', 401],
+      ['origin-not-allowed', 403],
       ['not-found', 404],
       ['method-not-allowed', 405],
       ['too-large', 413],

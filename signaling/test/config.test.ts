@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEgressSpec, resolveSettings } from '../config.ts';
+import { checkEgresses, parseEgressList, parseEgressSpec, resolveSettings } from '../config.ts';
 
 const KEY = 'pOCSkrZRwni5dyxWn1-puxPZBrRqtoyd-dwrRAn4ogk';
 
@@ -49,5 +49,29 @@ describe('settings', () => {
     ]) {
       expect(() => parseEgressSpec(bad)).toThrow(/egress/);
     }
+  });
+});
+
+describe('egress list files', () => {
+  it('reads one entry per line, skipping blank lines and comments', () => {
+    const text = `# two egresses\n\n a=ws://127.0.0.1:8001/#${KEY} \r\nb=wss://egress.example/#${KEY}\n`;
+    expect(parseEgressList(text).map((e) => [e.id, e.url])).toEqual([
+      ['a', 'ws://127.0.0.1:8001/'],
+      ['b', 'wss://egress.example/'],
+    ]);
+    expect(parseEgressList('')).toEqual([]);
+  });
+
+  it('names the file and line of a bad entry', () => {
+    expect(() => parseEgressList(`a=ws://127.0.0.1:8001/#${KEY}\nnonsense\n`, 'list.txt')).toThrow(
+      /^list\.txt:2: egress: must be ID=URL#PUBLICKEY$/,
+    );
+  });
+
+  it('checks a replacement list as the first: unique ids', () => {
+    const settings = resolveSettings();
+    const a = parseEgressSpec(`a=ws://127.0.0.1:8001/#${KEY}`);
+    expect(checkEgresses(settings, [a])).toEqual([a]);
+    expect(() => checkEgresses(settings, [a, a])).toThrow(/egress/);
   });
 });

@@ -382,16 +382,38 @@ describe('8. CORS', () => {
     expect(reply.headers['access-control-allow-origin']).toBe('https://anywhere.example');
   });
 
-  it('with an allow-list, only listed origins get headers or sockets', async () => {
+  it('with an allow-list, only listed origins are served or get sockets', async () => {
     const server = await start({ cors: ['https://good.example'] });
     const good = await http(server, 'GET', 'peerjs/id', undefined, {
       headers: { origin: 'https://good.example' },
     });
+    expect(good.status).toBe(200);
     expect(good.headers['access-control-allow-origin']).toBe('https://good.example');
-    const bad = await http(server, 'GET', 'peerjs/id', undefined, {
-      headers: { origin: 'https://evil.example' },
+    const config = await http(server, 'GET', 'v1/config', undefined, {
+      headers: { origin: 'https://good.example' },
     });
-    expect(bad.headers['access-control-allow-origin']).toBeUndefined();
+    expect(config.status).toBe(200);
+    // Another origin is refused before any route runs, with an answer its page can read.
+    for (const [method, route] of [
+      ['GET', 'peerjs/id'],
+      ['GET', 'v1/config'],
+      ['POST', 'v1/consumer/match'],
+      ['OPTIONS', 'v1/consumer/match'],
+    ] as const) {
+      const bad = await http(server, method, route, method === 'POST' ? {} : undefined, {
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
+      expect(bad.status, `${method} ${route}`).toBe(403);
+      expect(bad.json<{ error: string; message: string }>()).toEqual({
+        error: 'origin-not-allowed',
+        message: expect.stringContaining('--cors') as string,
+      });
+      expect(bad.headers['access-control-allow-origin']).toBe('https://evil.example');
+      expect(bad.headers['access-control-allow-methods']).toBeUndefined();
+    }
+    expect(await metric(server, 'bu_signaling_rejected_inputs_total{reason="origin"}')).toBe(4);
+    // Without Origin (not a page): served.
+    expect((await http(server, 'GET', 'v1/config')).status).toBe(200);
     const preflight = await http(server, 'OPTIONS', 'v1/consumer/match', undefined, {
       headers: { origin: 'https://good.example', 'access-control-request-method': 'POST' },
     });

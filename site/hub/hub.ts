@@ -4,6 +4,11 @@
  * of the site origins' workers over MessagePorts bound to one site each (site-gateway.ts),
  * and drives the address bar and the buttons.
  */
+import {
+  defaultSiteConfig,
+  loadSiteConfig,
+  SITE_CONFIG_FILE,
+} from '../../components/site-config.ts';
 import { Consumer, type ConsumerStatus } from '../../mesh/consumer.ts';
 import { asWireRequest, HUB_PATH, type WireHead } from '../../sw/hub-wire.ts';
 import { receiveStream, sendStream } from '../../sw/port-stream.ts';
@@ -43,8 +48,13 @@ let current: URL | undefined;
 let bytes = 0;
 
 // ---- the mesh ----------------------------------------------------------------------
+// The signaling server: the site's config.json names it, else /signal/ here (site-config.ts).
+const siteConfig = await loadSiteConfig(
+  new URL(SITE_CONFIG_FILE, location.origin).href,
+  defaultSiteConfig(location.origin),
+);
 const consumer = new Consumer({
-  signaling: new URL('/signal/', location.origin).href,
+  signaling: siteConfig.signaling,
   volunteers: 2,
 });
 /** Settles once the consumer is connected to signaling: requests wait for it, not fail. */
@@ -372,10 +382,10 @@ function go(target: URL): void {
 /**
  * A page can keep its frame from moving on: a `beforeunload` listener makes the browser ask it
  * first, and a page whose thread is busy never answers. The boot page comes from the sites
- * server, not through the mesh, so if it has not loaded in a few seconds the frame is replaced
+ * server, not through the mesh, so if it has not loaded in 8 s the frame is replaced
  * by a new one, which asks the old page nothing. (The old frame's history goes with it.)
  */
-const FRAME_STALL_MS = 4_000;
+const FRAME_STALL_MS = 8_000;
 let stall: (() => void) | undefined;
 
 function loadFrame(url: string): void {

@@ -1,9 +1,15 @@
 /**
- * The /netstate/ page: reads the signaling server's `v1/netstate` every few seconds (same
- * origin, under the signaling path the page names, as the hub and the widget use), and shows the
- * totals, the graph and the same numbers as tables. While the server cannot be reached the
- * page says so and keeps the last numbers, marked with their time.
+ * The /netstate/ page: reads the signaling server's `v1/netstate` every few seconds (the server
+ * the site's config.json names, else the path the page names on this origin, as the hub and
+ * the widget find it), and shows the totals, the graph and the same numbers as tables. While
+ * the server cannot be reached the page says so and keeps the last numbers, marked with their
+ * time.
  */
+import {
+  DEFAULT_SIGNALING_PATH,
+  loadSiteConfig,
+  SITE_CONFIG_FILE,
+} from '../../components/site-config.ts';
 import { graphModel, graphView } from './netstate-graph.ts';
 import {
   countryName,
@@ -17,13 +23,18 @@ const POLL_MS = 5000;
 const TIMEOUT_MS = 4000;
 
 const root = document.querySelector<HTMLElement>('[data-netstate]');
-if (root) start(root);
-
-function start(root: HTMLElement): void {
-  const endpoint = new URL(
-    'v1/netstate',
-    new URL(root.dataset['signaling'] ?? '/signal/', location.origin),
+if (root) {
+  // The page names the default; the site's config.json may name another server.
+  const fallback = {
+    signaling: new URL(root.dataset['signaling'] ?? DEFAULT_SIGNALING_PATH, location.origin).href,
+  };
+  void loadSiteConfig(new URL(SITE_CONFIG_FILE, location.origin).href, fallback).then((config) =>
+    start(root, config.signaling),
   );
+}
+
+function start(root: HTMLElement, signaling: string): void {
+  const endpoint = new URL('v1/netstate', signaling);
   const $ = (id: string): HTMLElement | null => document.getElementById(id);
   const status = $('ns-status');
   const problem = $('ns-error');

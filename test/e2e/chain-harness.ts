@@ -148,8 +148,10 @@ export class BuProcess {
   readonly exited: Promise<number | null>;
   readonly #waiters: Array<() => void> = [];
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BU, ...args], {
+  /** `wrap` runs it through another command first, e.g. `nsenter -t PID -n --`. */
+  constructor(args: string[], env: Record<string, string> = {}, wrap: readonly string[] = []) {
+    const [command = process.execPath, ...rest] = [...wrap, process.execPath, BU, ...args];
+    this.child = spawn(command, rest, {
       env: {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         HOME: process.env['HOME'] ?? '/tmp',

@@ -110,4 +110,12 @@ describe('the chain with the volunteer in Chromium', () => {
     const status = await pageStatus();
     expect(status.down).toBeGreaterThan(4 * 64 * 1024 * 1024);
   });
+
+  it('lets a consumer that vanished go: bu proxy killed, its slot is free again', async () => {
+    // Chromium keeps a data channel open after its peer vanished; the volunteer goes by the
+    // peer connection's state, which fails once ICE consent runs out (seconds, not never).
+    await proxy.process.stop('SIGKILL');
+    await waitForPage((s) => s.consumers === 0, 'the page to let its consumer go');
+    expect((await pageStatus()).state).toBe('on');
+  });
 });

@@ -27,12 +27,13 @@ export interface LaunchedChromium {
   close(): Promise<void>;
 }
 
-export async function launchChromium(): Promise<LaunchedChromium> {
+/** `extraArgs` come after the project's flags, e.g. `--host-resolver-rules=…` for a test name. */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<LaunchedChromium> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'bu-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
   return {
     context,
