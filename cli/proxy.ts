@@ -1,7 +1,8 @@
-import type { Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Consumer } from '../mesh/consumer.ts';
 import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
 import { isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
+import { listen } from './listen.ts';
 import { gatherWithUdp } from './nat-gather.ts';
 import { CliError, type Command } from './command.ts';
 import { errorText, flagHelp, parseFlags, parseHostPort, urlHost, type Flag } from './flags.ts';
@@ -100,17 +101,6 @@ function render(status: Status): string {
 
 function isNat(text: string): text is NatType {
   return NAT_TYPES.some((nat) => nat === text);
-}
-
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(address !== null && typeof address === 'object' ? address.port : port);
-    });
-  });
 }
 
 export const proxy: Command = {

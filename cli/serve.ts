@@ -12,6 +12,7 @@ import { SignalingError } from '../signaling/errors.ts';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
 import { createSignalingService, type SignalingService } from '../signaling/service.ts';
 import { CliError, type Command } from './command.ts';
+import { listen } from './listen.ts';
 import { EGRESS_FLAGS, egressPolicy, loadOrCreateKey } from './egress-options.ts';
 import { errorText, flagHelp, parseFlags, urlHost, type Flag } from './flags.ts';
 import { untilSignal } from './signals.ts';
@@ -217,19 +218,12 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
       },
       refused: (reason) => services?.signaling.refused(reason),
     });
+    let boundPort: number;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      boundPort = await listen(server, host, port);
     } catch (err) {
       throw new CliError(`cannot listen on ${host}:${port}: ${errorText(err)}`);
     }
-    const address = server.address();
-    const boundPort = address !== null && typeof address === 'object' ? address.port : port;
     // A wildcard address is not one a volunteer can dial; name this machine's loopback.
     const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
     const baseUrl = `http://${urlHost(shownHost)}:${boundPort}/`;

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { isSitesTemplate } from '../protocol/site-origins.ts';
 import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import { CliError, type Command } from './command.ts';
+import { listen } from './listen.ts';
 import { errorText, flagHelp, parseFlags, urlHost, type Flag } from './flags.ts';
 import { untilSignal } from './signals.ts';
 import { createSiteHosts } from './site-hosts.ts';
@@ -126,19 +127,12 @@ On start it prints one JSON line on stdout ({"event":"listening","url":…,
         );
       },
     });
+    let boundPort: number;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      boundPort = await listen(server, host, port);
     } catch (err) {
       throw new CliError(`cannot listen on ${host}:${port}: ${errorText(err)}`);
     }
-    const address = server.address();
-    const boundPort = address !== null && typeof address === 'object' ? address.port : port;
     // Listen for Ctrl-C before saying we listen: a caller may signal as soon as it reads that.
     const stopped = untilSignal();
     console.log(

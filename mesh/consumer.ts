@@ -19,11 +19,7 @@ import { encodeHello } from '../protocol/tunnel-hello.ts';
 import { EgressChoice, egressKey } from './egress-choice.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError, TunnelRefusedError } from './errors.ts';
-import {
-  discoverNat,
-  gatherWithPeerConnection,
-  type MappedAddressGatherer,
-} from './nat-discovery.ts';
+import { natToReport, type MappedAddressGatherer } from './nat-discovery.ts';
 import { watchFailure } from './peer-connection-watch.ts';
 import { openPeer } from './peerjs-module.ts';
 import { randomToken, SignalingClient } from './signaling-client.ts';
@@ -279,17 +275,11 @@ export class Consumer extends Emitter<ConsumerEvents> {
   readonly #failed = new Set<string>();
 
   async #discoverNat(peer: Peer): Promise<void> {
-    this.#nat = this.#options.nat ?? 'unknown';
-    const gather =
-      this.#options.natGatherer ??
-      (typeof RTCPeerConnection === 'function' ? gatherWithPeerConnection : undefined);
-    if (this.#options.nat !== undefined || !this.#probe || !gather) return;
-    this.#nat = await discoverNat({
+    this.#nat = await natToReport(this.#options, {
       signaling: this.#signaling,
       probe: this.#probe,
       id: peer.id,
       token: this.#token,
-      gather,
       signal: this.#abort.signal,
     });
     this.emit('nat', { nat: this.#nat });

@@ -71,6 +71,29 @@ export interface NatDiscovery {
   readonly signal: AbortSignal;
 }
 
+/** What a peer was told about its NAT: a type to report as it is, or how to find it. */
+export interface NatSetting {
+  readonly nat?: NatType;
+  readonly natGatherer?: MappedAddressGatherer;
+}
+
+/**
+ * The NAT type a peer reports: the configured one; else what the server's probe saw (an
+ * RTCPeerConnection gathers unless `natGatherer` says otherwise); `unknown` without a probe.
+ */
+export async function natToReport(
+  setting: NatSetting,
+  discovery: Omit<NatDiscovery, 'gather' | 'probe'> & { readonly probe: NatProbeInfo | undefined },
+): Promise<NatType> {
+  if (setting.nat !== undefined) return setting.nat;
+  const gather =
+    setting.natGatherer ??
+    (typeof RTCPeerConnection === 'function' ? gatherWithPeerConnection : undefined);
+  const { probe } = discovery;
+  if (probe === undefined || gather === undefined) return 'unknown';
+  return discoverNat({ ...discovery, probe, gather });
+}
+
 /** Our NAT type as the server saw it; `unknown` when anything fails. */
 export async function discoverNat(discovery: NatDiscovery): Promise<NatType> {
   const { signaling, probe, id, token, gather, signal } = discovery;

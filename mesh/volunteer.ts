@@ -13,11 +13,7 @@ import {
 } from '../protocol/tunnel-refused.ts';
 import { Emitter } from './emitter.ts';
 import { MeshError } from './errors.ts';
-import {
-  discoverNat,
-  gatherWithPeerConnection,
-  type MappedAddressGatherer,
-} from './nat-discovery.ts';
+import { natToReport, type MappedAddressGatherer } from './nat-discovery.ts';
 import { watchEnd, watchFailure } from './peer-connection-watch.ts';
 import { openPeer } from './peerjs-module.ts';
 import { Relay, type RelayChannel, type RelayEnd, type RelaySocket } from './relay.ts';
@@ -377,17 +373,12 @@ class Run {
   async #pollLoop(): Promise<void> {
     let failures = 0;
     const peer = this.#peer;
-    this.#nat = this.#options.nat ?? 'unknown';
-    const gather =
-      this.#options.natGatherer ??
-      (typeof RTCPeerConnection === 'function' ? gatherWithPeerConnection : undefined);
-    if (this.#options.nat === undefined && this.#probe && gather && peer) {
-      this.#nat = await discoverNat({
+    if (peer) {
+      this.#nat = await natToReport(this.#options, {
         signaling: this.#signaling,
         probe: this.#probe,
         id: peer.id,
         token: this.#token,
-        gather,
         signal: this.#abort.signal,
       });
     }
