@@ -1,10 +1,12 @@
 import js from '@eslint/js';
+import astro from 'eslint-plugin-astro';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Imports point down only (see docs/architecture.md): components, sw, site, cli → mesh →
-// protocol; cli, signaling, egress → server-kit → protocol. protocol/ is wire code: no I/O,
-// @noble/* only.
+// protocol; cli, signaling, egress → server-kit → protocol; site → components, sw (the pages
+// load the widget and the workers); nothing imports cli or site. protocol/ is wire code: no
+// I/O, @noble/* only.
 const layer = (...parts) => parts.map((part) => `**/${part}/**`);
 const restrict = (files, forbidden, extra = []) => ({
   files,
@@ -59,6 +61,13 @@ export default tseslint.config(
     ['components/**/*.ts', 'sw/**/*.ts'],
     ['signaling', 'egress', 'server-kit', 'cli', 'site'],
   ),
+  // The browser side of the servers' contracts lives in protocol/ (or beside the page, as
+  // site/scripts/netstate-data.ts): a page never bundles server code.
+  restrict(
+    ['site/**/*.ts', 'site/**/*.astro', 'site/**/*.astro/*.ts'],
+    ['signaling', 'egress', 'server-kit', 'cli'],
+  ),
+  restrict(['cli/**/*.ts'], ['components', 'sw', 'site']),
   {
     // A request target is parsed once, by the server's boundary (server-kit/http-boundary.ts);
     // a handler that parses `req.url` again can throw on a target the boundary let through.
@@ -74,6 +83,13 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  // Astro pages: the plugin's parser for the template and frontmatter, its scripts as TS.
+  // Type-aware rules need a TS program, which .astro files are not part of.
+  ...astro.configs['flat/recommended'],
+  {
+    files: ['**/*.astro', '**/*.astro/*.ts', '**/*.astro/*.js'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     files: ['**/*.test.ts', '**/test/**/*.ts'],

@@ -2,11 +2,16 @@
 // browser): `npx web-test-runner`. Test files are components/**/*.browser.test.ts.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { playwrightLauncher } from '@web/test-runner-playwright';
+import { signalingPlugin } from './components/test/signaling-plugin.mjs';
 
 export default {
   files: ['components/**/*.browser.test.ts', 'site/**/*.browser.test.ts'],
   nodeResolve: { exportConditions: ['production'] },
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' })],
+  plugins: [
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }),
+    // A real signaling server for the volunteer contract suite against mesh's Volunteer.
+    signalingPlugin(),
+  ],
   browsers: [
     playwrightLauncher({
       product: 'chromium',

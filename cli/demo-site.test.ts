@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../test/wait-for.ts';
 
 const BU = new URL('../dist/cli/bu.js', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -59,9 +60,11 @@ describe('bu demo-site', () => {
     await new Promise<void>((resolve, reject) =>
       get(`${url}/pixel.png`, (res) => res.resume().on('end', resolve)).on('error', reject),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(lines).toContain('GET /  ← a browser, directly');
-    expect(lines).toContain('GET /pixel.png  ← not a browser (the egress, or curl)');
+    const browser = 'GET /  ← a browser, directly';
+    const notBrowser = 'GET /pixel.png  ← not a browser (the egress, or curl)';
+    await waitFor(() => lines.includes(notBrowser), 'the log line for /pixel.png');
+    expect(lines).toContain(browser);
+    expect(lines).toContain(notBrowser);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
   });

@@ -1,5 +1,5 @@
 import { bytesToBase64url } from '../protocol/bytes.ts';
-import { isLogLevel, LOG_LEVELS } from '../egress/log.ts';
+import { formatLogLine, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
 import { startEgressServer } from '../egress/server.ts';
 import { CliError, type Command } from './command.ts';
 import { EGRESS_FLAGS, egressPolicy, loadOrCreateKey } from './egress-options.ts';
@@ -64,8 +64,7 @@ SIGINT or SIGTERM closes every connection and exits. See docs/egress.md.`,
     const wsBase = server.url.replace(/^http/, 'ws');
     console.error(`public key: ${publicKey}`);
     console.log(
-      JSON.stringify({
-        event: 'listening',
+      formatLogLine('info', 'listening', {
         url: server.url,
         wisp: `${wsBase}wisp/`,
         tunnel: `${wsBase}tunnel/`,

@@ -21,7 +21,7 @@ export interface Flag {
 
 export type FlagValue = string | boolean | (string | boolean)[] | undefined;
 
-export function envName(flag: Flag): string {
+function envName(flag: Flag): string {
   return flag.env ?? `BU_${flag.name.toUpperCase().replaceAll('-', '_')}`;
 }
 

@@ -38,7 +38,7 @@ export function serveSitesConfig(
  * hash), connections to its origin (signaling; WebRTC is not governed by CSP), frames of site
  * origins only, and nobody may frame the hub.
  */
-export function hubCsp(html: string, sites: string | undefined): string {
+function hubCsp(html: string, sites: string | undefined): string {
   const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/g)].map(
     (match) =>
       `'sha256-${createHash('sha256')

@@ -6,7 +6,7 @@
  */
 import type { NatType } from '../protocol/matchmaking.ts';
 import { MeshError, StreamClosedError, TunnelRefusedError } from '../mesh/errors.ts';
-import { LOG_LEVELS, type LogLevel } from '../signaling/logger.ts';
+import { formatLogLine, logs, type LogLevel } from '../server-kit/logger.ts';
 import { urlHost } from './flags.ts';
 import type { ProxyFailure } from './proxy-server.ts';
 
@@ -21,10 +21,6 @@ export interface ProxyLog {
   nat(nat: NatType): void;
 }
 
-function enabled(level: LogLevel, at: Exclude<LogLevel, 'silent'>): boolean {
-  return LOG_LEVELS.indexOf(at) >= LOG_LEVELS.indexOf(level);
-}
-
 /** Code and reason of a failure: fixed vocabulary, nothing taken from a message. */
 export function failureFields(error: unknown): Record<string, string> {
   const fields: Record<string, string> = {};
@@ -37,25 +33,25 @@ export function failureFields(error: unknown): Record<string, string> {
 
 /** `write` gets one JSON line at a time (the status line's `log`). */
 export function createProxyLog(level: LogLevel, write: (line: string) => void): ProxyLog {
-  const debug = enabled(level, 'debug');
-  const info = enabled(level, 'info');
-  const warn = enabled(level, 'warn');
+  const debug = logs(level, 'debug');
+  const info = logs(level, 'info');
+  const warn = logs(level, 'warn');
   return {
     showsStatus: info,
     failure({ host, port, stage, error }) {
       if (!info) return;
-      const line: Record<string, string> = { event: 'failure', stage, ...failureFields(error) };
+      const line: Record<string, string> = { stage, ...failureFields(error) };
       if (debug) {
         line['destination'] = `${urlHost(host)}:${port}`;
         line['message'] = error instanceof Error ? error.message : String(error);
       }
-      write(JSON.stringify(line));
+      write(formatLogLine('info', 'failure', line));
     },
     problem(message) {
-      if (warn) write(JSON.stringify({ event: 'error', message }));
+      if (warn) write(formatLogLine('warn', 'error', { message }));
     },
     nat(nat) {
-      if (info) write(JSON.stringify({ event: 'nat', nat }));
+      if (info) write(formatLogLine('info', 'nat', { nat }));
     },
   };
 }

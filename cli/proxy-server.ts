@@ -177,7 +177,7 @@ export function failureResponse(err: unknown): string {
 }
 
 /** SOCKS5 reply code for a dial failure. */
-export function socksFailureCode(err: unknown): SocksReplyCode {
+function socksFailureCode(err: unknown): SocksReplyCode {
   if (err instanceof MeshError && err.code === 'ERR_NO_VOLUNTEERS') {
     return SOCKS_REPLY.networkUnreachable;
   }

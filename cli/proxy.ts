@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { Consumer } from '../mesh/consumer.ts';
 import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
-import { isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
+import { formatLogLine, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
 import { listen } from './listen.ts';
 import { gatherWithUdp } from './nat-gather.ts';
 import { CliError, type Command } from './command.ts';
@@ -240,8 +240,7 @@ Ctrl-C stops it.`,
     // Listen for Ctrl-C before saying we listen: a caller may signal as soon as it reads that.
     const stopped = untilSignal();
     console.log(
-      JSON.stringify({
-        event: 'listening',
+      formatLogLine('info', 'listening', {
         http: `http://${urlHost(httpAt.host)}:${httpPort}`,
         socks: `socks5h://${urlHost(socksAt.host)}:${socksPort}`,
       }),

@@ -3,13 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Counter, Registry } from 'prom-client';
-import { isLogLevel as isEgressLogLevel } from '../egress/log.ts';
 import { createEgressService, type EgressService } from '../egress/service.ts';
 import { bytesToBase64url } from '../protocol/bytes.ts';
 import { isSitesTemplate, SITES_CONFIG } from '../protocol/site-origins.ts';
 import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import { SignalingError } from '../signaling/errors.ts';
-import { createLogger, isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
+import { createLogger, formatLogLine, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
 import { createSignalingService, type SignalingService } from '../signaling/service.ts';
 import { CliError, type Command } from './command.ts';
 import { listen } from './listen.ts';
@@ -143,7 +142,7 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
     const port = flags.integer('port', 0, 65535) ?? 8080;
     const dataDir = flags.text('data-dir') ?? '.bu';
     const level = flags.text('log-level') ?? 'info';
-    if (!isLogLevel(level) || !isEgressLogLevel(level)) {
+    if (!isLogLevel(level)) {
       throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, 2);
     }
     const policy = egressPolicy(flags);
@@ -269,8 +268,7 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
     const signalUrl = `${baseUrl}${SIGNAL_PATH.slice(1)}`;
     const wsBase = baseUrl.replace(/^http/, 'ws');
     console.log(
-      JSON.stringify({
-        event: 'listening',
+      formatLogLine('info', 'listening', {
         url: baseUrl,
         site: siteBuilt ? baseUrl : null,
         signaling: signalUrl,

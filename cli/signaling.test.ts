@@ -37,7 +37,7 @@ function startProcess(args: string[], env: Record<string, string> = {}): Promise
     createInterface({ input: child.stderr }).on('line', (line) => {
       const entry = JSON.parse(line) as Record<string, unknown>;
       logs.push(entry);
-      if (entry['msg'] === 'listening') {
+      if (entry['event'] === 'listening') {
         resolve({ child, url: String(entry['url']), logs, stdout });
       }
     });
@@ -137,7 +137,7 @@ describe('bu signaling (process)', () => {
     const exit = exited(server.child);
     server.child.kill('SIGINT');
     expect(await exit).toBe(0);
-    expect(server.logs.some((l) => l['msg'] === 'peer connected' && l['peer'] === 'alice')).toBe(
+    expect(server.logs.some((l) => l['event'] === 'peer connected' && l['peer'] === 'alice')).toBe(
       true,
     );
     for (const entry of server.logs) {
@@ -160,9 +160,9 @@ describe('bu signaling (process)', () => {
         .country;
     expect(await country()).toBe('AQ');
     await writeFile(v4, '2130706433,2130706433,BV\n');
-    const loads = server.logs.filter((l) => l['msg'] === 'geoip loaded').length;
+    const loads = server.logs.filter((l) => l['event'] === 'geoip loaded').length;
     server.child.kill('SIGHUP');
-    while (server.logs.filter((l) => l['msg'] === 'geoip loaded').length === loads) {
+    while (server.logs.filter((l) => l['event'] === 'geoip loaded').length === loads) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(await country()).toBe('BV');
@@ -188,9 +188,9 @@ describe('bu signaling (process)', () => {
       ).egresses.map((e) => e.id);
     expect(await ids()).toEqual(['a', 'b']);
     const reloaded = async (msg: string): Promise<void> => {
-      const before = server.logs.filter((l) => l['msg'] === msg).length;
+      const before = server.logs.filter((l) => l['event'] === msg).length;
       server.child.kill('SIGHUP');
-      while (server.logs.filter((l) => l['msg'] === msg).length === before) {
+      while (server.logs.filter((l) => l['event'] === msg).length === before) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     };

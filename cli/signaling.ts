@@ -1,5 +1,5 @@
 import { SignalingError } from '../signaling/errors.ts';
-import { createLogger, isLogLevel, LOG_LEVELS } from '../signaling/logger.ts';
+import { createLogger, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
 import { startSignalingServer, type ListenOptions } from '../signaling/server.ts';
 import { CliError, type Command } from './command.ts';
 import { flagHelp, parseFlags, type Flag } from './flags.ts';
@@ -38,7 +38,7 @@ config (ICE servers, egress list) and Prometheus metrics at {path}metrics.
 Options (each also as the environment variable in brackets; a flag wins):
 ${flagHelp(FLAGS)}
 
-On start it logs {"msg":"listening","url":…} on stderr and prints the URL.
+On start it logs {"time":…,"level":"info","event":"listening","url":…} on stderr and prints the URL.
 SIGHUP reloads the geoip files and the --egress-file list (a list that fails
 its checks is logged and the old one kept); SIGINT or SIGTERM stops the server.
 See docs/signaling.md.`;

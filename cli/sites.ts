@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isSitesTemplate } from '../protocol/site-origins.ts';
 import { createGuardedServer } from '../server-kit/http-boundary.ts';
+import { formatLogLine } from '../server-kit/logger.ts';
 import { CliError, type Command } from './command.ts';
 import { listen } from './listen.ts';
 import { errorText, flagHelp, parseFlags, urlHost, type Flag } from './flags.ts';
@@ -122,9 +123,7 @@ On start it prints one JSON line on stdout ({"event":"listening","url":…,
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       },
       fault(site, error) {
-        console.error(
-          JSON.stringify({ level: 'error', msg: 'fault', site, error: errorText(error) }),
-        );
+        console.error(formatLogLine('error', 'fault', { site, error: errorText(error) }));
       },
     });
     let boundPort: number;
@@ -136,8 +135,7 @@ On start it prints one JSON line on stdout ({"event":"listening","url":…,
     // Listen for Ctrl-C before saying we listen: a caller may signal as soon as it reads that.
     const stopped = untilSignal();
     console.log(
-      JSON.stringify({
-        event: 'listening',
+      formatLogLine('info', 'listening', {
         url: `http://${urlHost(host)}:${boundPort}/`,
         sitesOrigin: template,
         hubs,

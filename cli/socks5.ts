@@ -3,7 +3,7 @@
  * and IPv6 addresses. No I/O: the proxy feeds the bytes it has so far and gets "need more",
  * a parsed message, or an error carrying the reply code to send before closing.
  */
-import { formatIpv6 } from '../egress/ip-address.ts';
+import { formatIpv6 } from '../server-kit/ip-address.ts';
 
 export const SOCKS_VERSION = 0x05;
 export const NO_AUTH = 0x00;

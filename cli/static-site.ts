@@ -41,7 +41,7 @@ export function isPublicPath(urlPath: string): boolean {
 }
 
 /** CORS for a public script: any origin, no credentials, and loadable cross-origin. */
-export const PUBLIC_HEADERS: Readonly<Record<string, string>> = {
+const PUBLIC_HEADERS: Readonly<Record<string, string>> = {
   'access-control-allow-origin': '*',
   'cross-origin-resource-policy': 'cross-origin',
 };

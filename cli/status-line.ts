@@ -2,6 +2,8 @@
  * A live status line on stderr: rewritten in place when stderr is a terminal, otherwise one
  * JSON object per line every few seconds (for logs and for tests that read them).
  */
+import { formatLogLine } from '../server-kit/logger.ts';
+
 export interface StatusLineOptions {
   /** Where to write; process.stderr by default. */
   readonly stream?: NodeJS.WriteStream;
@@ -74,7 +76,7 @@ export class StatusLine<T extends object> {
   }
 
   #json(): void {
-    this.#stream.write(`${JSON.stringify({ event: 'status', ...this.#status })}\n`);
+    this.#stream.write(`${formatLogLine('info', 'status', this.#status)}\n`);
   }
 }
 

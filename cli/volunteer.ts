@@ -1,6 +1,7 @@
 import { Volunteer, type VolunteerState } from '../mesh/volunteer.ts';
 import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
 import type { TunnelRefusalReason } from '../protocol/tunnel-refused.ts';
+import { formatLogLine } from '../server-kit/logger.ts';
 import { gatherWithUdp } from './nat-gather.ts';
 import { CliError, type Command } from './command.ts';
 import { errorText, flagHelp, parseFlags, type Flag } from './flags.ts';
@@ -132,15 +133,15 @@ logged as {"event":"refused","reason":…,"counts":{…}}. Ctrl-C stops it.`,
       line.update({ refused: counts });
       // Counts go in the status line; a log line only the first time for each reason, so a
       // consumer that keeps trying cannot flood the log.
-      if (counts[reason] === 1) line.log(JSON.stringify({ event: 'refused', reason, counts }));
+      if (counts[reason] === 1) line.log(formatLogLine('info', 'refused', { reason, counts }));
     });
-    runtime.on('nat', ({ nat }) => line.log(JSON.stringify({ event: 'nat', nat })));
+    runtime.on('nat', ({ nat }) => line.log(formatLogLine('info', 'nat', { nat })));
     let lastError = '';
     runtime.on('error', ({ error }) => {
       // The poll loop retries on its own; say each distinct problem once.
       if (error.message === lastError) return;
       lastError = error.message;
-      line.log(JSON.stringify({ event: 'error', message: error.message }));
+      line.log(formatLogLine('warn', 'error', { message: error.message }));
     });
 
     // Keep trying to start until stopped: the signaling server may come up later.

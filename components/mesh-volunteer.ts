@@ -1,33 +1,44 @@
 /**
- * The real runtime behind the widget: mesh's `Volunteer`, adapted to the
- * widget's `VolunteerRuntime` contract. mesh (and PeerJS with it) is imported
- * only when the user first switches sharing on, so the widget stays small.
+ * The real runtime behind the widget: mesh's `Volunteer`, made when sharing is first
+ * switched on, so that mesh (and PeerJS with it) loads only then and the widget stays small.
+ * It keeps the same contract and passes the Volunteer's events on unchanged; until the
+ * Volunteer exists it says `starting` itself.
  */
+import { Emitter } from '../mesh/emitter.ts';
+import type {
+  VolunteerContract,
+  VolunteerContractEvents,
+  VolunteerState,
+} from '../mesh/volunteer-contract.ts';
 import type { Volunteer } from '../mesh/volunteer.ts';
 import { loadSiteConfig, SITE_CONFIG_FILE } from './site-config.ts';
-import {
-  VolunteerEvents,
-  type VolunteerEventMap,
-  type VolunteerEventType,
-  type VolunteerFactory,
-  type VolunteerOptions,
-  type VolunteerRuntime,
-  type VolunteerState,
-} from './volunteer-runtime.ts';
+import type { VolunteerFactory, VolunteerOptions } from './volunteer-runtime.ts';
 
-export class MeshVolunteerRuntime implements VolunteerRuntime {
-  readonly #events = new VolunteerEvents();
-  readonly #signaling: string;
-  readonly #site: string | undefined;
+/** Passed on as they come; `state` goes through #say. */
+const EVENTS = [
+  'connection',
+  'throughput',
+  'bytes',
+  'error',
+  'ready',
+  'location',
+] as const satisfies readonly (keyof VolunteerContractEvents)[];
+
+export class LazyMeshVolunteer
+  extends Emitter<VolunteerContractEvents>
+  implements VolunteerContract
+{
+  readonly #options: VolunteerOptions;
   #slots: number;
   #volunteer: Volunteer | undefined;
   #loading: Promise<Volunteer> | undefined;
   #wantOn = false;
-  #lastTotal = 0;
+  /** The last state announced: the Volunteer's own `starting` repeats ours. */
+  #said: VolunteerState = 'off';
 
   constructor(options: VolunteerOptions) {
-    this.#signaling = options.signaling;
-    this.#site = options.site;
+    super();
+    this.#options = options;
     this.#slots = options.slots;
   }
 
@@ -44,96 +55,66 @@ export class MeshVolunteerRuntime implements VolunteerRuntime {
     if (this.#volunteer) this.#volunteer.slots = slots;
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    if (this.#volunteer === undefined) this.#say('starting');
     this.#wantOn = true;
-    if (this.#volunteer === undefined) this.#events.emit('state', { state: 'starting' });
-    this.#load()
-      .then((volunteer) => (this.#wantOn ? volunteer.start() : undefined))
-      .catch((err: unknown) => this.#fail(err));
-  }
-
-  stop(): void {
-    this.#wantOn = false;
-    const volunteer = this.#volunteer;
-    if (volunteer === undefined) {
-      // Still loading: nothing was started, so it is quiet already.
-      this.#events.emit('state', { state: 'off' });
-      this.#events.emit('ready', {});
-      return;
+    let volunteer: Volunteer;
+    try {
+      volunteer = await this.#load();
+    } catch (err) {
+      // The chunk or config.json did not load: nothing started, so it is off and quiet.
+      const error = err instanceof Error ? err : new Error(String(err));
+      if (this.#wantOn) {
+        this.#wantOn = false;
+        this.#loading = undefined;
+        this.emit('error', { error });
+        this.#say('off');
+        this.emit('ready', {});
+      }
+      throw error;
     }
-    volunteer.stop().catch((err: unknown) => this.#fail(err));
+    if (this.#wantOn) await volunteer.start();
   }
 
-  on<K extends VolunteerEventType>(
-    type: K,
-    listener: (detail: VolunteerEventMap[K]) => void,
-  ): () => void {
-    return this.#events.on(type, listener);
+  async stop(): Promise<void> {
+    const wasOn = this.#wantOn;
+    this.#wantOn = false;
+    if (this.#volunteer !== undefined) return this.#volunteer.stop();
+    if (!wasOn) return;
+    // Still loading: nothing was started, so it is quiet already.
+    this.#say('off');
+    this.emit('ready', {});
   }
 
-  dispose(): void {
-    this.stop();
-    this.#events.clear();
-  }
-
-  #fail(err: unknown): void {
-    this.#events.emit('error', { error: err instanceof Error ? err : new Error(String(err)) });
+  #say(state: VolunteerState): void {
+    if (state === this.#said) return;
+    this.#said = state;
+    this.emit('state', { state });
   }
 
   /** mesh (loaded on first use) and the signaling URL (from the site's config.json if asked). */
-  async #imports(): Promise<{ Volunteer: typeof Volunteer; signaling: string }> {
-    const [{ Volunteer }, signaling] = await Promise.all([
-      import('../mesh/volunteer.ts'),
-      this.#configuredSignaling(),
-    ]);
-    return { Volunteer, signaling };
-  }
-
-  async #configuredSignaling(): Promise<string> {
-    const site = this.#site;
-    if (site === undefined) return this.#signaling;
+  async #signaling(): Promise<string> {
+    const { site, signaling } = this.#options;
+    if (site === undefined) return signaling;
     const url = new URL(SITE_CONFIG_FILE, site).href;
-    return (await loadSiteConfig(url, { signaling: this.#signaling })).signaling;
+    return (await loadSiteConfig(url, { signaling })).signaling;
   }
 
   #load(): Promise<Volunteer> {
-    this.#loading ??= this.#imports().then(({ Volunteer, signaling }) => {
-      const volunteer = new Volunteer({
-        signaling,
-        kind: 'browser',
-        slots: this.#slots,
-      });
-      volunteer.on('state', ({ state }) => {
-        // Each start counts its bytes from zero.
-        if (state === 'starting') this.#lastTotal = 0;
-        this.#events.emit('state', { state });
-      });
-      volunteer.on('ready', () => this.#events.emit('ready', {}));
-      volunteer.on('connection', ({ peer, country, open }) =>
-        this.#events.emit('connection', {
-          peerKey: peer,
-          country: country === '??' ? null : country,
-          open,
-        }),
-      );
-      volunteer.on('throughput', ({ bytesPerSecond }) =>
-        this.#events.emit('throughput', { bytesPerSecond }),
-      );
-      volunteer.on('bytes', ({ up, down }) => {
-        const delta = up + down - this.#lastTotal;
-        this.#lastTotal = up + down;
-        if (delta > 0) this.#events.emit('bytes', { bytes: delta });
-      });
-      volunteer.on('error', ({ error }) => this.#events.emit('error', { error }));
-      volunteer.on('location', ({ country, censored }) =>
-        this.#events.emit('location', { country: country === '??' ? null : country, censored }),
-      );
-      this.#volunteer = volunteer;
-      return volunteer;
-    });
+    this.#loading ??= Promise.all([import('../mesh/volunteer.ts'), this.#signaling()]).then(
+      ([{ Volunteer }, signaling]) => {
+        const volunteer = new Volunteer({ signaling, kind: 'browser', slots: this.#slots });
+        const source: VolunteerContract = volunteer;
+        const forward = <K extends keyof VolunteerContractEvents>(type: K): void =>
+          void source.on(type, (detail) => this.emit(type, detail));
+        EVENTS.forEach(forward);
+        volunteer.on('state', ({ state }) => this.#say(state));
+        this.#volunteer = volunteer;
+        return volunteer;
+      },
+    );
     return this.#loading;
   }
 }
 
-export const meshVolunteerFactory: VolunteerFactory = (options) =>
-  new MeshVolunteerRuntime(options);
+export const meshVolunteerFactory: VolunteerFactory = (options) => new LazyMeshVolunteer(options);

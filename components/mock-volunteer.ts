@@ -1,17 +1,17 @@
-import {
-  VolunteerEvents,
-  type VolunteerEventMap,
-  type VolunteerEventType,
-  type VolunteerRuntime,
-  type VolunteerState,
-} from './volunteer-runtime.ts';
+import { Emitter } from '../mesh/emitter.ts';
+import type {
+  VolunteerContract,
+  VolunteerContractEvents,
+  VolunteerState,
+} from '../mesh/volunteer-contract.ts';
 
 /** Countries mock consumers come from: places where people route around censorship. */
 const MOCK_COUNTRIES = ['IR', 'CN', 'RU', 'MM', 'BY', 'TM', 'VE', 'EG', 'PK', 'VN', 'CU', 'UZ'];
 
 export interface MockVolunteerOptions {
   /** Fake consumers arrive, leave and send traffic by themselves while on (default true).
-   * With false, nothing happens but what `connect`, `disconnect` and `relay` do. */
+   * With false, consumers and traffic are only what `connect`, `disconnect` and `relay` make
+   * (the meter still reports four times a second while on, as the real runtime does). */
   readonly auto?: boolean;
   readonly startDelayMs?: number;
   readonly stopDelayMs?: number;
@@ -36,11 +36,11 @@ const TICK_MS = 250;
 /**
  * A volunteer runtime that touches no network: fake consumers from several countries
  * arrive and leave, and fake traffic flows. Mock mode is a feature (demos, embed
- * previews, design work), and the test double for the widget.
+ * previews, design work), and the test double for the widget. It keeps mesh's volunteer
+ * contract (the contract suite runs against both).
  */
-export class MockVolunteer implements VolunteerRuntime {
+export class MockVolunteer extends Emitter<VolunteerContractEvents> implements VolunteerContract {
   slots: number;
-  readonly #events = new VolunteerEvents();
   readonly #peers = new Map<string, MockPeer>();
   readonly #options: MockVolunteerOptions;
   readonly #random: () => number;
@@ -51,8 +51,12 @@ export class MockVolunteer implements VolunteerRuntime {
   #nextArrival = 0;
   #nextKey = 1;
   #elapsed = 0;
+  #up = 0;
+  #down = 0;
+  readonly #starts: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(options: MockVolunteerOptions = {}) {
+    super();
     this.#options = options;
     this.slots = options.slots ?? 5;
     this.#random = options.random ?? Math.random;
@@ -67,100 +71,128 @@ export class MockVolunteer implements VolunteerRuntime {
     return [...this.#peers.keys()];
   }
 
-  on<K extends VolunteerEventType>(
-    type: K,
-    listener: (detail: VolunteerEventMap[K]) => void,
-  ): () => void {
-    return this.#events.on(type, listener);
+  start(): Promise<void> {
+    this.#wantOn = true;
+    if (this.#state === 'on') return Promise.resolve();
+    const started = new Promise<void>((resolve, reject) => this.#starts.push({ resolve, reject }));
+    // Starting: that start settles it; stopping: the stop's end starts again.
+    if (this.#state === 'off') this.#begin();
+    return started;
   }
 
-  start(): void {
-    this.#wantOn = true;
-    if (this.#state !== 'off') return; // starting or on: nothing to do; stopping: resumes
+  stop(): Promise<void> {
+    this.#wantOn = false;
+    if (this.#state === 'off') return Promise.resolve();
+    const stopped = new Promise<void>((resolve) => {
+      const off = this.on('ready', () => {
+        off();
+        resolve();
+      });
+    });
+    if (this.#state === 'starting') {
+      clearTimeout(this.#timer);
+      this.#settleStarts();
+      this.#setState('stopping');
+      this.#end();
+    } else if (this.#state === 'on') {
+      this.#setState('stopping');
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+      this.emit('throughput', { bytesPerSecond: 0 });
+      for (const key of [...this.#peers.keys()]) this.disconnect(key);
+      this.#timer = setTimeout(() => this.#end(), this.#options.stopDelayMs ?? 900);
+    }
+    return stopped;
+  }
+
+  /** A consumer opens a data channel (it arrives if the key is new; `??`: country unknown). */
+  connect(peer: string, country = '??'): void {
+    const known = this.#peers.get(peer);
+    if (known) {
+      known.channels++;
+      return;
+    }
+    this.#peers.set(peer, {
+      country,
+      channels: 1,
+      bytesPerSecond: 20_000 + this.#random() * 300_000,
+      leaveAt: this.#elapsed + 8_000 + this.#random() * 30_000,
+    });
+    this.emit('connection', { peer, country, open: true });
+  }
+
+  /** Closes every channel of a consumer: it leaves. */
+  disconnect(peer: string): void {
+    const known = this.#peers.get(peer);
+    if (!known) return;
+    this.#peers.delete(peer);
+    this.emit('connection', { peer, country: known.country, open: false });
+  }
+
+  /** Relays bytes (consumer → egress `up`, back `down`); reports the new totals. */
+  relay(up: number, down = 0): void {
+    this.#up += up;
+    this.#down += down;
+    this.emit('bytes', { up: this.#up, down: this.#down });
+  }
+
+  #begin(): void {
     this.#setState('starting');
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       const country = this.#options.country ?? 'DE';
       const censored = this.#options.censored ?? false;
-      this.#events.emit('location', { country, censored });
-      if (censored || !this.#wantOn) {
-        this.#setState('off');
+      this.emit('location', { country, censored });
+      if (censored) {
+        // As the real runtime does: say why, then go off again.
+        const error = Object.assign(
+          new Error(`sharing is switched off where you are (${country}): it could put you at risk`),
+          { code: 'ERR_CENSORED_LOCATION' },
+        );
+        this.emit('error', { error });
+        this.#wantOn = false;
+        this.#settleStarts(error);
+        this.#setState('stopping');
+        this.#end();
         return;
       }
-      this.#setState('on');
+      this.#up = 0;
+      this.#down = 0;
       this.#elapsed = 0;
       this.#nextArrival = 400;
+      this.#setState('on');
+      this.#settleStarts();
       this.#ticker = setInterval(() => this.#tick(), TICK_MS);
     }, this.#options.startDelayMs ?? 700);
   }
 
-  stop(): void {
-    this.#wantOn = false;
-    if (this.#state === 'starting') {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      this.#setState('off');
-      this.#events.emit('ready', {});
-      return;
+  #end(): void {
+    this.#timer = undefined;
+    this.#setState('off');
+    this.emit('ready', {});
+    if (this.#wantOn) this.#begin();
+  }
+
+  #settleStarts(error?: Error): void {
+    for (const { resolve, reject } of this.#starts.splice(0)) {
+      if (error === undefined) resolve();
+      else reject(error);
     }
-    if (this.#state !== 'on') return;
-    this.#setState('stopping');
-    clearInterval(this.#ticker);
-    this.#ticker = undefined;
-    this.#events.emit('throughput', { bytesPerSecond: 0 });
-    for (const key of [...this.#peers.keys()]) this.disconnect(key);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#setState('off');
-      this.#events.emit('ready', {});
-      if (this.#wantOn) this.start();
-    }, this.#options.stopDelayMs ?? 900);
-  }
-
-  /** Opens one more channel from a consumer (a new consumer if the key is new). */
-  connect(peerKey: string, country: string | null): void {
-    const peer = this.#peers.get(peerKey);
-    if (peer) peer.channels++;
-    else
-      this.#peers.set(peerKey, {
-        country: country ?? 'ZZ',
-        channels: 1,
-        bytesPerSecond: 20_000 + this.#random() * 300_000,
-        leaveAt: this.#elapsed + 8_000 + this.#random() * 30_000,
-      });
-    this.#events.emit('connection', { peerKey, country, open: true });
-  }
-
-  /** Closes every channel of a consumer. */
-  disconnect(peerKey: string): void {
-    const peer = this.#peers.get(peerKey);
-    if (!peer) return;
-    this.#peers.delete(peerKey);
-    const country = peer.country === 'ZZ' ? null : peer.country;
-    for (let i = 0; i < peer.channels; i++)
-      this.#events.emit('connection', { peerKey, country, open: false });
-  }
-
-  /** Reports relayed bytes, as the real runtime does after each message. */
-  relay(bytes: number): void {
-    this.#events.emit('bytes', { bytes });
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer);
-    clearInterval(this.#ticker);
-    this.#peers.clear();
-    this.#state = 'off';
-    this.#events.clear();
   }
 
   #setState(state: VolunteerState): void {
     this.#state = state;
-    this.#events.emit('state', { state });
+    this.emit('state', { state });
   }
 
   #tick(): void {
-    if (!(this.#options.auto ?? true)) return;
+    const rate = (this.#options.auto ?? true) ? this.#simulate() : 0;
+    this.emit('throughput', { bytesPerSecond: rate });
+    this.relay(Math.round((rate * TICK_MS) / 1000));
+  }
+
+  /** Consumers come and go and send traffic; returns the bytes per second relayed now. */
+  #simulate(): number {
     this.#elapsed += TICK_MS;
     for (const [key, peer] of this.#peers) if (peer.leaveAt <= this.#elapsed) this.disconnect(key);
     if (this.#elapsed >= this.#nextArrival) {
@@ -181,9 +213,6 @@ export class MockVolunteer implements VolunteerRuntime {
       );
       rate += peer.bytesPerSecond;
     }
-    rate = Math.round(rate);
-    this.#events.emit('throughput', { bytesPerSecond: rate });
-    const bytes = Math.round((rate * TICK_MS) / 1000);
-    if (bytes > 0) this.relay(bytes);
+    return Math.round(rate);
   }
 }

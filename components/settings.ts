@@ -154,6 +154,12 @@ export function defaultOf<K extends SettingKey>(key: K, base: string): WidgetSet
   return spec.fallback as WidgetSettings[K];
 }
 
+/** Every setting's default, from the table above; URLs resolved against `base`. */
+export function defaultSettings(base: string): WidgetSettings {
+  const entries = SETTING_KEYS.map((key) => [key, defaultOf(key, base)] as const);
+  return Object.fromEntries(entries) as unknown as WidgetSettings;
+}
+
 /**
  * Parses one attribute value. `null` (absent) gives the default silently; a bad value gives
  * the default and a warning that names the attribute. A URL in the attribute is resolved

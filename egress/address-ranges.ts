@@ -4,7 +4,7 @@
  * NAT64, 6to4) are judged by the IPv4 address inside, since that is where they lead.
  */
 import type { PolicyRefusal } from './errors.ts';
-import { ipv4, type IpAddress } from './ip-address.ts';
+import { ipv4, type IpAddress } from '../server-kit/ip-address.ts';
 
 type Ipv4Range = readonly [a: number, b: number, c: number, d: number, prefix: number];
 

@@ -7,7 +7,7 @@ import type { KeyPair } from '../protocol/noise/crypto-suite.ts';
 import { parseAllowEntry, type AllowEntry } from './destination-policy.ts';
 import { EgressConfigError } from './errors.ts';
 import { DEFAULT_LIMITS, type EgressLimits } from './limits.ts';
-import { createLogger, type Logger, type LogLevel } from './log.ts';
+import { createLogger, type Logger, type LogLevel } from '../server-kit/logger.ts';
 import { systemLookup, type LookupFunction } from './resolver.ts';
 import type { Dialer } from './stream-types.ts';
 import { dialTcp } from './tcp-stream.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyAddress } from './address-ranges.ts';
 import { DestinationPolicy, parseAllowEntry } from './destination-policy.ts';
 import { StreamFailure } from './errors.ts';
-import { parseIpLiteral, parseIpv6 } from './ip-address.ts';
+import { parseIpLiteral, parseIpv6 } from '../server-kit/ip-address.ts';
 import { tableLookup } from './resolver.ts';
 import {
   FORBIDDEN_DESTINATIONS,

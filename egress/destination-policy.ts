@@ -5,7 +5,12 @@
  */
 import { classifyAddress } from './address-ranges.ts';
 import { StreamFailure, type PolicyRefusal } from './errors.ts';
-import { endsInNumber, parseIpLiteral, sameAddress, type IpAddress } from './ip-address.ts';
+import {
+  endsInNumber,
+  parseIpLiteral,
+  sameAddress,
+  type IpAddress,
+} from '../server-kit/ip-address.ts';
 import { resolveName, type LookupFunction } from './resolver.ts';
 
 /** One `--allow HOST:PORT` entry. A name matches the requested name; an address, the resolved one. */

@@ -2,6 +2,7 @@
  * Errors of the egress. Each has a stable `code`; stream failures also carry the Wisp close
  * reason that the client sees, so the mapping from "what went wrong" to the wire lives here once.
  */
+import { CodedError } from '../protocol/errors.ts';
 import type { WispCloseReasonName } from '../protocol/wisp-types.ts';
 
 export type StreamFailureCode =
@@ -56,15 +57,13 @@ export const POLICY_REFUSALS: readonly PolicyRefusal[] = [
 ];
 
 /** A stream could not be opened or died; `reason` is the Wisp CLOSE reason to send. */
-export class StreamFailure extends Error {
+export class StreamFailure extends CodedError<StreamFailureCode> {
   override name = 'StreamFailure';
-  readonly code: StreamFailureCode;
   readonly reason: WispCloseReasonName;
   /** Set for ERR_EGRESS_BLOCKED. */
   readonly refusal: PolicyRefusal | undefined;
   constructor(code: StreamFailureCode, message: string, refusal?: PolicyRefusal) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.reason = REASON_BY_CODE[code];
     this.refusal = refusal;
   }
@@ -73,13 +72,8 @@ export class StreamFailure extends Error {
 export type EgressConfigErrorCode = 'ERR_EGRESS_CONFIG' | 'ERR_EGRESS_KEY';
 
 /** Bad configuration: an option value, the allow list, the key file. */
-export class EgressConfigError extends Error {
+export class EgressConfigError extends CodedError<EgressConfigErrorCode> {
   override name = 'EgressConfigError';
-  readonly code: EgressConfigErrorCode;
-  constructor(code: EgressConfigErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 const NODE_ERROR_CODES: Readonly<Record<string, StreamFailureCode>> = {

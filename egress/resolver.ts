@@ -5,7 +5,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { StreamFailure } from './errors.ts';
-import { parseResolvedAddress, type IpAddress } from './ip-address.ts';
+import { parseResolvedAddress, type IpAddress } from '../server-kit/ip-address.ts';
 
 /** Returns the addresses of `hostname` as text; rejects (any error) when it has none. */
 export type LookupFunction = (hostname: string) => Promise<readonly string[]>;

@@ -7,19 +7,22 @@
  * frames.
  */
 import type { WebSocket } from 'ws';
-import { isProtocolError } from '../protocol/errors.ts';
 import type { KeyPair } from '../protocol/noise/crypto-suite.ts';
 import { TunnelResponder } from '../protocol/tunnel-handshake.ts';
 import { MAX_FRAME_PACKET_BYTES, type TunnelSession } from '../protocol/tunnel-session.ts';
 import { decodeWispPacket, encodeWispPacket } from '../protocol/wisp-codec.ts';
 import type { WispPacket } from '../protocol/wisp-types.ts';
-import { guarded } from '../server-kit/http-boundary.ts';
-import type { EndpointShared } from './endpoint-shared.ts';
+import {
+  failureOf,
+  handshakeDeadline,
+  serveMessages,
+  type AbortConnection,
+  type EndpointShared,
+} from './endpoint-shared.ts';
 import { openFetch } from './fetch-stream.ts';
-import { keepAlive } from './keep-alive.ts';
 import { StreamEngine } from './stream-engine.ts';
 import { openTcp } from './tcp-stream.ts';
-import { messageBytes, WS_CLOSE } from './websocket-message.ts';
+import { WS_CLOSE } from './websocket-message.ts';
 import { WebSocketSender } from './websocket-sender.ts';
 import { openWebSocket } from './websocket-stream.ts';
 
@@ -32,7 +35,7 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
   let session: TunnelSession | null = null;
   let closed = false;
   const sender = new WebSocketSender(ws, limits.sendHighWaterBytes, () => engine.drained());
-  const abort = (wsCode: number, code: string, message: string): void => {
+  const abort: AbortConnection = (wsCode, code, message) => {
     if (closed) return;
     closed = true;
     metrics.connectionCloses.inc({ endpoint, code });
@@ -45,8 +48,8 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
     try {
       sender.send(session.seal(encodeWispPacket(packet, { maxBytes: MAX_FRAME_PACKET_BYTES })));
     } catch (err) {
-      const code = isProtocolError(err) ? err.code : 'ERR_EGRESS_INTERNAL';
-      abort(WS_CLOSE.policyViolation, code, err instanceof Error ? err.message : String(err));
+      const { code, message } = failureOf(err);
+      abort(WS_CLOSE.policyViolation, code, message);
     }
   };
   const engine = new StreamEngine({
@@ -67,13 +70,7 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
     onEnd: () => abort(WS_CLOSE.normal, 'ERR_EGRESS_CLIENT_END', 'CLOSE on stream 0'),
   });
 
-  const handshakeTimer = setTimeout(
-    guarded('timer', shared.fault, () => {
-      metrics.handshakeFailures.inc({ endpoint, code: 'ERR_EGRESS_HANDSHAKE_TIMEOUT' });
-      abort(WS_CLOSE.policyViolation, 'ERR_EGRESS_HANDSHAKE_TIMEOUT', 'no handshake');
-    }),
-    limits.handshakeTimeoutMs,
-  ).unref();
+  const handshakeTimer = handshakeDeadline(shared, endpoint, abort, 'no handshake');
 
   function handshake(message: Uint8Array): void {
     const responder = new TunnelResponder(key);
@@ -83,9 +80,9 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
       sender.send(response);
       session = opened;
     } catch (err) {
-      const code = isProtocolError(err) ? err.code : 'ERR_EGRESS_INTERNAL';
+      const { code, message: text } = failureOf(err);
       metrics.handshakeFailures.inc({ endpoint, code });
-      abort(WS_CLOSE.policyViolation, code, err instanceof Error ? err.message : String(err));
+      abort(WS_CLOSE.policyViolation, code, text);
       return;
     }
     clearTimeout(handshakeTimer);
@@ -106,38 +103,24 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
       }
       packet = decodeWispPacket(opened.packet, { maxBytes: MAX_FRAME_PACKET_BYTES });
     } catch (err) {
-      const code = isProtocolError(err) ? err.code : 'ERR_EGRESS_INTERNAL';
-      abort(WS_CLOSE.protocolError, code, err instanceof Error ? err.message : String(err));
+      const { code, message: text } = failureOf(err);
+      abort(WS_CLOSE.protocolError, code, text);
       return;
     }
     engine.handle(packet);
   }
 
-  ws.on('message', (data, isBinary) => {
-    if (closed) return;
-    if (!isBinary) {
-      abort(WS_CLOSE.unsupportedData, 'ERR_EGRESS_TEXT_MESSAGE', 'text message');
-      return;
-    }
-    const message = messageBytes(data);
-    try {
+  serveMessages(ws, shared, endpoint, {
+    abort,
+    message(message) {
+      if (closed) return;
       if (session === null) handshake(message);
       else frame(session, message);
-    } catch (err) {
-      // A bug of ours must cost one connection, never the process.
-      shared.fault('message', err);
-      abort(WS_CLOSE.protocolError, 'ERR_EGRESS_INTERNAL', 'internal error');
-    }
-  });
-  ws.on(
-    'close',
-    guarded('connection', shared.fault, () => {
+    },
+    close() {
       clearTimeout(handshakeTimer);
       closed = true;
       engine.close();
-      metrics.connectionsOpen.dec({ endpoint });
-    }),
-  );
-  ws.on('error', (err) => log.debug('websocket error', { endpoint, message: err.message }));
-  keepAlive(ws, limits.pingIntervalMs);
+    },
+  });
 }

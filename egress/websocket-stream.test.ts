@@ -19,6 +19,7 @@ import {
   type WebSocketFrame,
 } from '../protocol/websocket-frame.ts';
 import { WISP_CLOSE_REASONS } from '../protocol/wisp-types.ts';
+import { waitFor } from '../test/wait-for.ts';
 import {
   connectTunnel,
   connectWisp,
@@ -96,10 +97,6 @@ function parse(stream: TestStream): { head: FetchResponseHead | null; frames: We
     head: decodeFetchResponseHead(frame.head),
     frames: new WebSocketFrameReader().push(frame.rest),
   };
-}
-
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 async function tunnel(): Promise<TunnelConnection> {
@@ -219,7 +216,7 @@ describe('websocket streams on the wire', () => {
   it('consumes uplink packets only as the origin takes the messages (an origin that never reads)', async () => {
     const conn = await tunnel();
     const stream = await open(conn, requestHead(`http://127.0.0.1:${origin.port}/deaf`));
-    await until(() => parse(stream).head !== null);
+    await waitFor(() => parse(stream).head !== null, 'the response head');
     const message = encodeWebSocketFrame({ type: 'binary', payload: new Uint8Array(MiB) });
     let sent = 0;
     const sending = (async () => {

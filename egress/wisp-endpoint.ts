@@ -5,15 +5,18 @@
 import type { WebSocket } from 'ws';
 import { encodeWispPacket, decodeWispPacket } from '../protocol/wisp-codec.ts';
 import { MAX_WISP_PACKET_BYTES } from '../protocol/limits.ts';
-import { isProtocolError } from '../protocol/errors.ts';
 import type { WispPacket } from '../protocol/wisp-types.ts';
-import { keepAlive } from './keep-alive.ts';
 import { StreamEngine } from './stream-engine.ts';
 import { openTcp } from './tcp-stream.ts';
-import { guarded } from '../server-kit/http-boundary.ts';
-import type { EndpointShared } from './endpoint-shared.ts';
+import {
+  failureOf,
+  handshakeDeadline,
+  serveMessages,
+  type AbortConnection,
+  type EndpointShared,
+} from './endpoint-shared.ts';
 import { WebSocketSender } from './websocket-sender.ts';
-import { messageBytes, WS_CLOSE } from './websocket-message.ts';
+import { WS_CLOSE } from './websocket-message.ts';
 
 export const WISP_V2_SUBPROTOCOL = 'wisp-v2';
 
@@ -26,7 +29,7 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
 
   const sender = new WebSocketSender(ws, limits.sendHighWaterBytes, () => engine.drained());
   const send = (packet: WispPacket): void => sender.send(encodeWispPacket(packet));
-  const abort = (wsCode: number, code: string, message: string): void => {
+  const abort: AbortConnection = (wsCode, code, message) => {
     metrics.connectionCloses.inc({ endpoint, code });
     log.info('connection closed', { endpoint, code, message });
     ws.close(wsCode, code);
@@ -51,13 +54,7 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
 
   let handshaking = v2;
   const handshakeTimer = v2
-    ? setTimeout(
-        guarded('timer', shared.fault, () => {
-          metrics.handshakeFailures.inc({ endpoint, code: 'ERR_EGRESS_HANDSHAKE_TIMEOUT' });
-          abort(WS_CLOSE.policyViolation, 'ERR_EGRESS_HANDSHAKE_TIMEOUT', 'no INFO from client');
-        }),
-        limits.handshakeTimeoutMs,
-      ).unref()
+    ? handshakeDeadline(shared, endpoint, abort, 'no INFO from client')
     : undefined;
 
   function onMessage(message: Uint8Array): void {
@@ -65,9 +62,9 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
     try {
       packet = decodeWispPacket(message, { maxBytes: MAX_WISP_PACKET_BYTES });
     } catch (err) {
-      const code = isProtocolError(err) ? err.code : 'ERR_EGRESS_INTERNAL';
+      const { code, message: text } = failureOf(err);
       if (handshaking) metrics.handshakeFailures.inc({ endpoint, code });
-      abort(WS_CLOSE.protocolError, code, err instanceof Error ? err.message : String(err));
+      abort(WS_CLOSE.protocolError, code, text);
       return;
     }
     if (handshaking) {
@@ -85,29 +82,14 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
     engine.handle(packet);
   }
 
-  ws.on('message', (data, isBinary) => {
-    if (!isBinary) {
-      abort(WS_CLOSE.unsupportedData, 'ERR_EGRESS_TEXT_MESSAGE', 'text message');
-      return;
-    }
-    try {
-      onMessage(messageBytes(data));
-    } catch (err) {
-      // A bug of ours must cost one connection, never the process.
-      shared.fault('message', err);
-      abort(WS_CLOSE.protocolError, 'ERR_EGRESS_INTERNAL', 'internal error');
-    }
-  });
-  ws.on(
-    'close',
-    guarded('connection', shared.fault, () => {
+  serveMessages(ws, shared, endpoint, {
+    abort,
+    message: onMessage,
+    close() {
       clearTimeout(handshakeTimer);
       engine.close();
-      metrics.connectionsOpen.dec({ endpoint });
-    }),
-  );
-  ws.on('error', (err) => log.debug('websocket error', { endpoint, message: err.message }));
-  keepAlive(ws, limits.pingIntervalMs);
+    },
+  });
 
   if (v2) {
     send({ type: 'info', streamId: 0, major: 2, minor: 0, extensions: [] });

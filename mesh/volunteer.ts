@@ -19,8 +19,9 @@ import { openPeer } from './peerjs-module.ts';
 import { Relay, type RelayChannel, type RelayEnd, type RelaySocket } from './relay.ts';
 import { randomToken, SignalingClient } from './signaling-client.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { VolunteerContract, VolunteerState } from './volunteer-contract.ts';
 
-export type VolunteerState = 'off' | 'starting' | 'on' | 'stopping';
+export type { VolunteerState };
 
 export interface VolunteerEvents {
   state: { state: VolunteerState };
@@ -136,7 +137,7 @@ interface Opening {
   count: number;
 }
 
-export class Volunteer extends Emitter<VolunteerEvents> {
+export class Volunteer extends Emitter<VolunteerEvents> implements VolunteerContract {
   readonly #options: VolunteerOptions;
   readonly #signaling: SignalingClient;
   readonly #bucket: TokenBucket;

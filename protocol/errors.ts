@@ -61,14 +61,23 @@ export type ProtocolErrorCode =
   | WebSocketFrameErrorCode
   | SchemaErrorCode;
 
-/** Base class of every error raised by protocol/. */
-export class ProtocolError extends Error {
-  override name = 'ProtocolError';
-  readonly code: ProtocolErrorCode;
-  constructor(code: ProtocolErrorCode, message: string) {
-    super(message);
+/**
+ * The base of every coded error in the project, in every part (here because protocol/ is the
+ * one part all others may import): a stable `code` to branch on, and a `name` each subclass
+ * sets. Extra fields (a close reason, an HTTP status) belong to the subclass.
+ */
+export class CodedError<Code extends string = string> extends Error {
+  override name = 'CodedError';
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.code = code;
   }
+}
+
+/** Base class of every error raised by protocol/. */
+export class ProtocolError extends CodedError<ProtocolErrorCode> {
+  override name = 'ProtocolError';
 }
 
 /** A Wisp packet could not be encoded or decoded. */

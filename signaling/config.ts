@@ -17,7 +17,7 @@ import {
 import { isValidPeerjsKey } from '../protocol/peerjs-messages.ts';
 import { SchemaError } from '../protocol/errors.ts';
 import { SignalingError } from './errors.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../server-kit/logger.ts';
 
 export interface GeoipFiles {
   /** IPv4 ranges: `LOW,HIGH,CC` with integer addresses (Tor `geoip`, ip-location-db `-num`). */

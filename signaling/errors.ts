@@ -2,6 +2,7 @@
  * Every error and refusal the signaling server produces, each with a stable code. Callers and
  * dashboards branch on codes and reasons, never on message text.
  */
+import { CodedError } from '../protocol/errors.ts';
 import type { MatchmakingErrorCode } from '../protocol/matchmaking.ts';
 
 export type SignalingErrorCode =
@@ -10,24 +11,17 @@ export type SignalingErrorCode =
   /** A geoip file could not be read or has a malformed line. */
   | 'ERR_SIGNALING_GEOIP';
 
-export class SignalingError extends Error {
+export class SignalingError extends CodedError<SignalingErrorCode> {
   override name = 'SignalingError';
-  readonly code: SignalingErrorCode;
-  constructor(code: SignalingErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** An HTTP request refused with a matchmaking error body (`{"error": code}`). */
-export class HttpError extends Error {
+export class HttpError extends CodedError<MatchmakingErrorCode> {
   override name = 'HttpError';
-  readonly code: MatchmakingErrorCode;
   /** Counted in `bu_signaling_rejected_inputs_total` when the answer is sent, if set. */
   readonly reason: RejectReason | undefined;
   constructor(code: MatchmakingErrorCode, message: string, reason?: RejectReason) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.reason = reason;
   }
 }

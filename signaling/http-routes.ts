@@ -24,7 +24,7 @@ import type { CorsPolicy } from './cors.ts';
 import { HttpError } from './errors.ts';
 import { UNKNOWN_COUNTRY } from './geoip.ts';
 import { readBody, sendError, sendJson, sendText } from './http-io.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../server-kit/logger.ts';
 import type { Matchmaker } from './matchmaker.ts';
 import type { NatProbe } from './nat-probe.ts';
 import type { SignalingMetrics } from './metrics.ts';

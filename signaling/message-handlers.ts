@@ -25,7 +25,7 @@ import {
 } from '../protocol/peerjs-messages.ts';
 import type { RelayRate } from './config.ts';
 import { CLOSE_CODES, REFUSAL_TEXT } from './errors.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../server-kit/logger.ts';
 import type { MessageQueue } from './message-queue.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import type { Peer, PeerRegistry } from './peer-registry.ts';

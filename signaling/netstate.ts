@@ -8,66 +8,18 @@
  * ends are both still connected to this server (`matchedPairs`), not proven data channels. A
  * pair whose connection failed while both ends stayed online still counts; to bound that (and
  * the memory), each consumer keeps only its newest pairs, as many as one match may ask for.
+ * The answer's shape is `NetstateBody` in protocol/netstate.ts, which the page reads.
  */
+import { MAX_MATCH_COUNT, NAT_TYPES, VOLUNTEER_KINDS } from '../protocol/matchmaking.ts';
 import {
-  MAX_MATCH_COUNT,
-  NAT_TYPES,
-  VOLUNTEER_KINDS,
-  type NatType,
-  type VolunteerKind,
-} from '../protocol/matchmaking.ts';
+  NETSTATE_UNKNOWN_COUNTRY,
+  type CountryCount,
+  type NetstateBody,
+} from '../protocol/netstate.ts';
 import type { VolunteerView } from './metrics.ts';
-
-/**
- * Unknown countries are published as `ZZ`, the ISO 3166 user-assigned code that Unicode CLDR
- * uses for "Unknown Region": unlike the metrics' `??` it is a well-formed code, so whatever
- * reads the answer can treat every country the same way.
- */
-export const NETSTATE_UNKNOWN_COUNTRY = 'ZZ';
 
 /** How long one computed answer is reused, so a flood of requests costs one computation a second. */
 export const NETSTATE_CACHE_MS = 1000;
-
-export interface CountryCount {
-  readonly country: string;
-  readonly count: number;
-}
-
-export interface CountryPairCount {
-  /** Where the volunteer is. */
-  readonly volunteer: string;
-  /** Where the consumer is. */
-  readonly consumer: string;
-  readonly count: number;
-}
-
-/** The JSON body of `v1/netstate`, version 1. Lists are sorted by count, then code. */
-export interface NetstateBody {
-  readonly version: 1;
-  /** When this answer was computed (ISO 8601); it is reused for up to a second. */
-  readonly generatedAt: string;
-  /** The code standing for "country not known". */
-  readonly unknownCountry: typeof NETSTATE_UNKNOWN_COUNTRY;
-  readonly volunteers: {
-    /** Registered volunteers: polling, or polled recently and still connected. */
-    readonly total: number;
-    /** Of those, polling now with a free slot. */
-    readonly available: number;
-    readonly byCountry: readonly CountryCount[];
-    readonly byNat: Readonly<Record<NatType, number>>;
-    readonly byKind: Readonly<Record<VolunteerKind, number>>;
-  };
-  readonly consumers: {
-    /** Connected peers that have asked for volunteers. */
-    readonly total: number;
-    readonly byCountry: readonly CountryCount[];
-  };
-  /** Pairs matchmaking joined whose two ends are both still connected to the server. */
-  readonly matchedPairs: {
-    readonly total: number;
-    readonly byCountryPair: readonly CountryPairCount[];
-  };
-}
 
 export interface NetstateSources {
   /** The matchmaker's volunteer table (entries leave it when their id disconnects). */

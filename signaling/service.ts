@@ -19,7 +19,7 @@ import { CorsPolicy } from './cors.ts';
 import { CLOSE_CODES } from './errors.ts';
 import { GeoipDatabase, loadGeoip } from './geoip.ts';
 import { createHttpRoutes } from './http-routes.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../server-kit/logger.ts';
 import { Matchmaker } from './matchmaker.ts';
 import { notify, type RelayContext } from './message-handlers.ts';
 import { MessageQueue } from './message-queue.ts';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { settled } from '../test/wait-for.ts';
 import { asStreamMessage, receiveStream, sendStream, STREAM_WINDOW } from './port-stream.ts';
 
 // Node's MessagePort has the browser's onmessage/postMessage/start/close surface.
@@ -52,8 +53,9 @@ describe('streams over a MessagePort', () => {
     void sendStream(a, body);
     const reader = receiveStream(b).getReader();
     await reader.read();
-    await new Promise((resolve) => setTimeout(resolve, 100));
     // The sender stopped at about one window (plus what its own source buffered).
+    await settled(() => produced, 'the sender');
+    expect(produced).toBeGreaterThanOrEqual(STREAM_WINDOW);
     expect(produced).toBeLessThanOrEqual(STREAM_WINDOW + 128 * 1024);
     await reader.cancel();
   });

@@ -12,6 +12,7 @@ import { startEgressServer, type EgressServer } from '../egress/server.ts';
 import { StreamClosedError } from '../mesh/errors.ts';
 import { TunnelClient, type TunnelClientOptions } from '../mesh/tunnel-client.ts';
 import { generateKeyPair } from '../protocol/noise/crypto-suite.ts';
+import { waitFor } from './wait-for.ts';
 
 const key = generateKeyPair();
 let egress: EgressServer;
@@ -257,16 +258,17 @@ describe('TunnelClient liveness probes', () => {
   /** The size of an ack-only frame: kind, seq, ack, tag. */
   const EMPTY_FRAME = 25;
   const keepalive = { idleMs: 100, timeoutMs: 400 };
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('keeps an idle tunnel open: every probe is answered by the egress', async () => {
     const path: Path = { blackhole: false, sent: [], received: [] };
     const client = await tunnel({ keepalive }, path);
-    await sleep(1_200);
+    const answered = (): number => path.received.filter((size) => size === EMPTY_FRAME).length;
+    // Five answered probes span more than timeoutMs of idling, so the answers kept it open.
+    await waitFor(() => answered() >= 5, 'five answered probes');
     expect(client.isOpen).toBe(true);
     const probes = path.sent.filter((size) => size === EMPTY_FRAME).length;
-    const answers = path.received.filter((size) => size === EMPTY_FRAME).length;
-    expect(probes).toBeGreaterThanOrEqual(3);
+    const answers = answered();
+    expect(probes).toBeGreaterThanOrEqual(5);
     // The last probe's answer may still be on its way.
     expect(answers).toBeGreaterThanOrEqual(probes - 1);
     expect(answers).toBeLessThanOrEqual(probes);
@@ -288,10 +290,9 @@ describe('TunnelClient liveness probes', () => {
     const pending = stream.readable.getReader().read();
     path.blackhole = true;
     const silentAt = Date.now();
-    await sleep(keepalive.idleMs + 150);
     // A probe is out and unanswered: new streams should go elsewhere.
+    await waitFor(() => !client.responsive, 'an unanswered probe');
     expect(client.isOpen).toBe(true);
-    expect(client.responsive).toBe(false);
     await expect(pending).rejects.toBeInstanceOf(StreamClosedError);
     expect(Date.now() - silentAt).toBeGreaterThanOrEqual(keepalive.timeoutMs);
     expect(client.isOpen).toBe(false);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Volunteer } from '../mesh/volunteer.ts';
-import { createLogger } from '../signaling/logger.ts';
+import { createLogger } from '../server-kit/logger.ts';
 import { startSignalingServer, type SignalingServer } from '../signaling/server.ts';
 
 let censored: SignalingServer;

@@ -170,8 +170,14 @@ describe('bu proxy --log-level (built CLI)', () => {
     await failingRequests(run);
     const failures = run.lines().filter((e) => e['event'] === 'failure');
     expect(failures).toHaveLength(3);
-    for (const failure of failures) {
-      expect(failure).toEqual({ event: 'failure', stage: 'dial', code: 'ERR_NO_VOLUNTEERS' });
+    for (const { time, ...failure } of failures) {
+      expect(String(time)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(failure).toEqual({
+        level: 'info',
+        event: 'failure',
+        stage: 'dial',
+        code: 'ERR_NO_VOLUNTEERS',
+      });
     }
     // The status line is there at the default level.
     expect(run.lines().some((e) => e['event'] === 'status')).toBe(true);

@@ -95,8 +95,10 @@ describe('bu sites (process)', () => {
       '--hub',
       'https://bu.example.org',
     ]);
-    const line = await listening(child);
+    const { time, ...line } = await listening(child);
+    expect(String(time)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(line).toEqual({
+      level: 'info',
       event: 'listening',
       url: `http://127.0.0.1:${port}/`,
       sitesOrigin: `http://{label}.localhost:${port}`,

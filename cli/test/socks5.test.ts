@@ -8,7 +8,7 @@ import {
   SOCKS_REPLY,
   SocksError,
 } from '../socks5.ts';
-import { formatIpv6 } from '../../egress/ip-address.ts';
+import { formatIpv6 } from '../../server-kit/ip-address.ts';
 
 const b = (...values: number[]): Uint8Array => Uint8Array.from(values);
 

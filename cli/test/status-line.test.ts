@@ -16,6 +16,7 @@ afterEach(() => vi.useRealTimers());
 describe('StatusLine', () => {
   it('writes JSON lines when the stream is not a terminal', async () => {
     vi.useFakeTimers();
+    vi.setSystemTime(new Date('2026-01-01T00:00:00.000Z'));
     const { stream, written } = fakeStream(false);
     const line = new StatusLine({ state: 'off', n: 0 }, (s) => `${s.state} ${s.n}`, {
       stream,
@@ -32,10 +33,10 @@ describe('StatusLine', () => {
         .split('\n')
         .map((l) => JSON.parse(l) as unknown),
     ).toEqual([
-      { event: 'status', state: 'off', n: 0 },
-      { event: 'status', state: 'on', n: 2 },
+      { time: '2026-01-01T00:00:00.000Z', level: 'info', event: 'status', state: 'off', n: 0 },
+      { time: '2026-01-01T00:00:01.000Z', level: 'info', event: 'status', state: 'on', n: 2 },
       { event: 'error' },
-      { event: 'status', state: 'on', n: 2 },
+      { time: '2026-01-01T00:00:01.000Z', level: 'info', event: 'status', state: 'on', n: 2 },
     ]);
   });
 

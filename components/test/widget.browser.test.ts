@@ -2,14 +2,9 @@ import { sendKeys } from '@web/test-runner-commands';
 import { clear, createStore } from 'idb-keyval';
 import { BrowsersUnbounded } from '../browsers-unbounded.ts';
 import { BuGlobe, type GlobeSceneModule } from '../bu-globe.ts';
+import { Emitter } from '../../mesh/emitter.ts';
 import { MockVolunteer } from '../mock-volunteer.ts';
-import {
-  VolunteerEvents,
-  type VolunteerEventMap,
-  type VolunteerEventType,
-  type VolunteerRuntime,
-  type VolunteerState,
-} from '../volunteer-runtime.ts';
+import type { VolunteerEventMap, VolunteerRuntime, VolunteerState } from '../volunteer-runtime.ts';
 import {
   afterEach,
   beforeEach,
@@ -55,24 +50,24 @@ const switchButton = async (element: BrowsersUnbounded) => {
 const quietMock = () => new MockVolunteer({ auto: false, startDelayMs: 5, stopDelayMs: 5 });
 
 /** A runtime the test drives by hand, to hold `ready` back after a stop. */
-class ManualRuntime implements VolunteerRuntime {
+class ManualRuntime extends Emitter<VolunteerEventMap> implements VolunteerRuntime {
   slots = 5;
   state: VolunteerState = 'off';
-  readonly events = new VolunteerEvents();
-  on<K extends VolunteerEventType>(type: K, listener: (detail: VolunteerEventMap[K]) => void) {
-    return this.events.on(type, listener);
+  fire<K extends keyof VolunteerEventMap>(type: K, detail: VolunteerEventMap[K]) {
+    this.emit(type, detail);
   }
   set(state: VolunteerState) {
     this.state = state;
-    this.events.emit('state', { state });
+    this.emit('state', { state });
   }
   start() {
     this.set('starting');
+    return Promise.resolve();
   }
   stop() {
     this.set('stopping');
+    return Promise.resolve();
   }
-  dispose() {}
 }
 
 const statsStore = createStore('browsers-unbounded', 'stats');
@@ -303,7 +298,7 @@ describe('<browsers-unbounded> sharing', () => {
     equal(button.getAttribute('aria-disabled'), 'true', 'off but not ready:');
     button.click();
     equal(runtime.state, 'off', 'a click while waiting for ready does nothing:');
-    runtime.events.emit('ready', {});
+    runtime.fire('ready', {});
     await element.updateComplete;
     equal(button.getAttribute('aria-disabled'), 'false');
   });

@@ -19,8 +19,6 @@ export const KEYLEN = 32;
 export const TAGLEN = 16;
 /** Output bytes of both SHA-256 and BLAKE2s, so no truncation is ever needed. */
 export const HASHLEN = 32;
-/** Block bytes of both SHA-256 and BLAKE2s. */
-export const BLOCKLEN = 64;
 /** Spec §3: no Noise message, handshake or transport, may exceed this. */
 export const MAX_MESSAGE_LENGTH = 65535;
 /** Spec §5.1: reserved for rekey, so a cipher state must never encrypt with it. */

@@ -21,10 +21,19 @@ import {
 import type { FetchRequestHead, FetchResponseHead } from '../fetch-head.ts';
 import { MAX_FETCH_HEAD_BYTES } from '../limits.ts';
 import { requestHead, responseHead } from './fetch-head-arbitraries.ts';
-import { fuzz, mutate, pick, prng, randomBytes, randomInt, withoutStacks } from './fuzz-helpers.ts';
+import {
+  fuzz,
+  FUZZ_RUNS,
+  mutate,
+  pick,
+  prng,
+  randomBytes,
+  randomInt,
+  withoutStacks,
+} from './fuzz-helpers.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0xfe7c4);
-const RUNS = 100_000;
+const RUNS = FUZZ_RUNS;
 
 type Rand = () => number;
 

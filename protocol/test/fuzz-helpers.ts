@@ -5,6 +5,27 @@
  */
 import { bytesToHex } from '../bytes.ts';
 
+/** Inputs per decoder fuzz test in CI; `BU_FUZZ_RUNS` sets another count (`npm run test:fast`). */
+export const DEFAULT_FUZZ_RUNS = 100_000;
+
+function fuzzRunsFromEnv(): number {
+  const text = process.env['BU_FUZZ_RUNS'];
+  if (text === undefined || text === '') return DEFAULT_FUZZ_RUNS;
+  const runs = Number(text);
+  if (!Number.isSafeInteger(runs) || runs < 1) {
+    throw new RangeError(`BU_FUZZ_RUNS: expected a positive integer, got ${JSON.stringify(text)}`);
+  }
+  return runs;
+}
+
+/** Inputs per decoder fuzz test: `BU_FUZZ_RUNS`, else DEFAULT_FUZZ_RUNS. */
+export const FUZZ_RUNS = fuzzRunsFromEnv();
+
+/** `count` scaled by FUZZ_RUNS / DEFAULT_FUZZ_RUNS (at least 1), for a fuzz test's other counts. */
+export function scaledRuns(count: number): number {
+  return Math.max(1, Math.round((count * FUZZ_RUNS) / DEFAULT_FUZZ_RUNS));
+}
+
 /** mulberry32: small, fast, good enough to drive a fuzzer reproducibly. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

@@ -18,6 +18,7 @@ import {
   parseVolunteerPollRequest,
   parseVolunteerPollResponse,
 } from '../matchmaking.ts';
+import { FUZZ_RUNS } from './fuzz-helpers.ts';
 import { parsesOrSchemaError, samplePools, textFor, valueFor } from './fuzz-inputs.ts';
 import {
   consumerMatchRequestArb,
@@ -30,7 +31,7 @@ import {
 } from './signaling-arbitraries.ts';
 
 const SEED = 0x5eed;
-const RUNS = 100_000;
+const RUNS = FUZZ_RUNS;
 
 const parsers: readonly (readonly [string, (body: unknown) => unknown])[] = [
   ['parseVolunteerPollRequest', parseVolunteerPollRequest],

@@ -13,9 +13,10 @@ import { NoiseError } from '../errors.ts';
 import { CipherState } from '../noise/cipher-state.ts';
 import type { HandshakeState } from '../noise/handshake-state.ts';
 import type { PatternName } from '../noise/handshake-patterns.ts';
+import { FUZZ_RUNS, scaledRuns } from './fuzz-helpers.ts';
 import { handshakePair } from './noise-helpers.ts';
 
-const MIN_TOTAL_INPUTS = 100_000;
+const MIN_TOTAL_INPUTS = FUZZ_RUNS;
 let fed = 0;
 
 /** Runs one decoder call; a NoiseError is an accepted outcome, anything else fails the property. */
@@ -165,13 +166,17 @@ interface DecoderCase {
 }
 
 // Run counts measured on 2 cores: XX message 1 needs no DH; the others need one or two.
-const handshakeCases: DecoderCase[] = [
-  { name: 'XX message 1 (responder)', pattern: 'XX', index: 0, random: 20_000, mutated: 20_000 },
-  { name: 'NK message 1 (responder)', pattern: 'NK', index: 0, random: 600, mutated: 800 },
-  { name: 'NK message 2 (initiator)', pattern: 'NK', index: 1, random: 200, mutated: 300 },
-  { name: 'XX message 2 (initiator)', pattern: 'XX', index: 1, random: 300, mutated: 500 },
-  { name: 'XX message 3 (responder)', pattern: 'XX', index: 2, random: 100, mutated: 200 },
-];
+// BU_FUZZ_RUNS scales them all (fuzz-helpers.ts).
+const handshakeCases: DecoderCase[] = (
+  [
+    { name: 'XX message 1 (responder)', pattern: 'XX', index: 0, random: 20_000, mutated: 20_000 },
+    { name: 'NK message 1 (responder)', pattern: 'NK', index: 0, random: 600, mutated: 800 },
+    { name: 'NK message 2 (initiator)', pattern: 'NK', index: 1, random: 200, mutated: 300 },
+    { name: 'XX message 2 (initiator)', pattern: 'XX', index: 1, random: 300, mutated: 500 },
+    { name: 'XX message 3 (responder)', pattern: 'XX', index: 2, random: 100, mutated: 200 },
+  ] satisfies DecoderCase[]
+).map((c) => ({ ...c, random: scaledRuns(c.random), mutated: scaledRuns(c.mutated) }));
+const CIPHER_RUNS = scaledRuns(30_000);
 
 describe('Noise decoders under fuzzing', () => {
   describe.each(handshakeCases)('readMessage: $name', ({ pattern, index, random, mutated }) => {
@@ -206,8 +211,12 @@ describe('Noise decoders under fuzzing', () => {
   describe('readMessage: oversized input', () => {
     it('refuses messages over 65535 bytes', () => {
       for (const length of [65_536, 65_537, 100_000]) {
-        feed(() => readerAt('XX', 0).readMessage(new Uint8Array(length)));
-        feed(() => readerAt('NK', 0).readMessage(new Uint8Array(length)));
+        for (const pattern of ['XX', 'NK'] as const) {
+          fed++;
+          expect(() => readerAt(pattern, 0).readMessage(new Uint8Array(length))).toThrow(
+            expect.objectContaining({ name: 'NoiseError', code: 'ERR_NOISE_MESSAGE_LENGTH' }),
+          );
+        }
       }
     });
   });
@@ -217,22 +226,22 @@ describe('Noise decoders under fuzzing', () => {
     const ad = new Uint8Array([1, 2, 3]);
     const valid = PAYLOADS.map((payload) => new CipherState(key).encryptWithAd(ad, payload));
 
-    it('survives 30000 random inputs', () => {
+    it(`survives ${CIPHER_RUNS} random inputs`, () => {
       fc.assert(
         fc.property(randomBytes, (bytes) => {
           feed(() => new CipherState(key).decryptWithAd(ad, bytes));
         }),
-        { numRuns: 30_000 },
+        { numRuns: CIPHER_RUNS },
       );
     });
 
-    it('survives 30000 mutated ciphertexts', () => {
+    it(`survives ${CIPHER_RUNS} mutated ciphertexts`, () => {
       fc.assert(
         fc.property(pick, mutations, (which, edits) => {
           const ciphertext = mutate(at(valid, which), edits);
           feed(() => new CipherState(key).decryptWithAd(ad, ciphertext));
         }),
-        { numRuns: 30_000 },
+        { numRuns: CIPHER_RUNS },
       );
     });
   });

@@ -8,11 +8,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SchemaError } from '../errors.ts';
 import { parseClientMessage, parseServerMessage } from '../peerjs-messages.ts';
+import { FUZZ_RUNS } from './fuzz-helpers.ts';
 import { parsesOrSchemaError, samplePools, textFor } from './fuzz-inputs.ts';
 import { clientMessageArb, serverMessageArb } from './signaling-arbitraries.ts';
 
 const SEED = 0x5eed;
-const RUNS = 100_000;
+const RUNS = FUZZ_RUNS;
 
 const parsers = [
   ['parseClientMessage', parseClientMessage],

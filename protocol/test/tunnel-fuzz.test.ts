@@ -7,9 +7,9 @@ import { decodeHello, encodeHello } from '../tunnel-hello.ts';
 import { tunnelMessageKind } from '../tunnel-message.ts';
 import { decodeRefused, encodeRefused, TUNNEL_REFUSAL_REASON_NAMES } from '../tunnel-refused.ts';
 import type { TunnelSession } from '../tunnel-session.ts';
-import { fuzz, mutate, pick, randomBytes, randomInt } from './fuzz-helpers.ts';
+import { fuzz, FUZZ_RUNS, mutate, pick, randomBytes, randomInt } from './fuzz-helpers.ts';
 
-const RUNS = 100_000;
+const RUNS = FUZZ_RUNS;
 const egressKey = keyPairFromSecret(new Uint8Array(32).fill(9));
 
 function pair(): { consumer: TunnelSession; egress: TunnelSession } {

@@ -19,11 +19,11 @@ import {
   WebSocketFrameReader,
   type WebSocketFrame,
 } from '../websocket-frame.ts';
-import { fuzz, mutate, pick, prng, randomBytes, randomInt } from './fuzz-helpers.ts';
+import { fuzz, FUZZ_RUNS, mutate, pick, prng, randomBytes, randomInt } from './fuzz-helpers.ts';
 import { frameSequence } from './websocket-frame-arbitraries.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x5ebf);
-const RUNS = 100_000;
+const RUNS = FUZZ_RUNS;
 const MAX = MAX_WEBSOCKET_MESSAGE_BYTES;
 
 type Rand = () => number;

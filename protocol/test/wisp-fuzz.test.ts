@@ -11,11 +11,20 @@ import { bytesToHex, viewOf } from '../bytes.ts';
 import { WispError } from '../errors.ts';
 import { decodeWispPacket, encodeWispPacket } from '../wisp-codec.ts';
 import type { WispPacket } from '../wisp-types.ts';
-import { fuzz, mutate, pick, prng, randomBytes, randomInt, withoutStacks } from './fuzz-helpers.ts';
+import {
+  fuzz,
+  FUZZ_RUNS,
+  mutate,
+  pick,
+  prng,
+  randomBytes,
+  randomInt,
+  withoutStacks,
+} from './fuzz-helpers.ts';
 import { wispPacket } from './wisp-arbitraries.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 0x715b);
-const RUNS = 100_000;
+const RUNS = FUZZ_RUNS;
 
 type Rand = () => number;
 

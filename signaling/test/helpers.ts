@@ -1,7 +1,7 @@
 /** Test helpers: a server on port 0 and raw WebSocket / HTTP clients that remember what came. */
 import { request } from 'node:http';
 import WebSocket, { type RawData } from 'ws';
-import { createLogger } from '../logger.ts';
+import { createLogger } from '../../server-kit/logger.ts';
 import { startSignalingServer, type ListenOptions, type SignalingServer } from '../server.ts';
 
 export const quiet = createLogger('silent');

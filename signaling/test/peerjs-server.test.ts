@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SignalingServer } from '../server.ts';
-import { RawPeer, connect, eventually, http, sleep, startTestServer, wsUrl } from './helpers.ts';
+import { RawPeer, connect, eventually, http, startTestServer, wsUrl } from './helpers.ts';
 
 const servers: SignalingServer[] = [];
 const peers: RawPeer[] = [];
@@ -21,6 +21,13 @@ async function peer(server: SignalingServer, id: string, token?: string): Promis
   const p = await connect(server, id, token);
   peers.push(p);
   return p;
+}
+
+/** TCP connections the server still holds open (upgraded sockets included). */
+function openConnections(server: SignalingServer): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.server.getConnections((err, count) => (err ? reject(err) : resolve(count))),
+  );
 }
 
 function raw(server: SignalingServer, query: Record<string, string>, origin?: string): RawPeer {
@@ -298,7 +305,8 @@ describe('6. liveness', () => {
     const first = await peer(server, 'alice', 'secret');
     const second = await peer(server, 'alice', 'secret');
     await first.closed;
-    await sleep(20);
+    // The server has seen the stale socket close once only the live one is left.
+    await eventually(async () => (await openConnections(server)) === 1);
     expect((await http(server, 'GET', 'peerjs/peers')).json()).toEqual(['alice']);
     const bob = await peer(server, 'bob');
     bob.send(offer('alice'));

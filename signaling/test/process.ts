@@ -21,8 +21,8 @@ export function startSignalingProcess(args: string[]): Promise<SignalingProcess>
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stderr }).on('line', (line) => {
       seen.push(line);
-      const entry = JSON.parse(line) as { msg?: string; url?: string };
-      if (entry.msg !== 'listening' || entry.url === undefined) return;
+      const entry = JSON.parse(line) as { event?: string; url?: string };
+      if (entry.event !== 'listening' || entry.url === undefined) return;
       const url = new URL(entry.url);
       resolve({
         child,

@@ -40,11 +40,11 @@ export function defaultPath(pathname: string): string {
   return last <= 0 ? '/' : pathname.slice(0, last);
 }
 
-export function domainMatches(host: string, domain: string): boolean {
+function domainMatches(host: string, domain: string): boolean {
   return host === domain || (host.endsWith(`.${domain}`) && !/^[\d.]+$|:/.test(host));
 }
 
-export function pathMatches(requestPath: string, cookiePath: string): boolean {
+function pathMatches(requestPath: string, cookiePath: string): boolean {
   if (requestPath === cookiePath) return true;
   if (!requestPath.startsWith(cookiePath)) return false;
   return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';

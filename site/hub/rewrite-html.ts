@@ -9,7 +9,7 @@ import { rewriteRefresh } from './meta-refresh.ts';
 import { rewriteCss } from './rewrite-css.ts';
 import { rewriteSrcset } from './srcset.ts';
 
-export const RUNTIME_SRC = '/~bu/runtime.js';
+const RUNTIME_SRC = '/~bu/runtime.js';
 
 /** Attributes that hold one URL, and the elements they matter on. */
 const URL_ATTRIBUTES: ReadonlyArray<readonly [string, string]> = [

@@ -43,7 +43,7 @@ const TOKEN = /^[!#-'*+.^-z|~-]{1,128}$/;
 const MAX_COOKIE_WRITE = 8192;
 
 /** Windows in the frame's tree: the frame's own, its frames, theirs… (bounded). */
-export function inFrameTree(root: Window | null, source: unknown): source is Window {
+function inFrameTree(root: Window | null, source: unknown): source is Window {
   if (root === null || source === null || typeof source !== 'object') return false;
   const queue: Window[] = [root];
   for (let seen = 0; queue.length > 0 && seen < 256; seen++) {

@@ -32,7 +32,7 @@ export interface GraphModel {
 }
 
 /** Rows per column; beyond this the smallest countries become one "other" node. */
-export const GRAPH_ROWS = 10;
+const GRAPH_ROWS = 10;
 const OTHER = 'other';
 const SVG = 'http://www.w3.org/2000/svg';
 

@@ -29,7 +29,7 @@ function store(theme: Theme | undefined): void {
   }
 }
 
-export function effectiveTheme(): Theme {
+function effectiveTheme(): Theme {
   return stored() ?? (media.matches ? 'dark' : 'light');
 }
 

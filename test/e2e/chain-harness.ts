@@ -387,3 +387,94 @@ export async function curl(
     text: size <= 4096 ? text : '',
   };
 }
+
+export interface ChainOptions {
+  /** Marker the origins print in their pages (startOrigins). */
+  readonly marker?: string;
+  /** `--allow` entries for `bu serve`; the HTTP origin by default. */
+  readonly allow?: (origins: Origins) => string[];
+  /** `bu volunteer` processes to start before the proxy (1 by default). */
+  readonly volunteers?: number;
+  /** Start a `bu proxy` and wait until it has every volunteer (true by default). */
+  readonly proxy?: boolean;
+  /** The proxy's flags; `--volunteers N` (N = volunteers) by default. */
+  readonly proxyArgs?: string[];
+}
+
+/** The whole chain of processes: origins, `bu serve`, volunteers and (unless asked not to) a proxy. */
+export interface Chain<P extends Proxy | undefined = Proxy> {
+  readonly origins: Origins;
+  readonly serve: Serve;
+  readonly volunteers: BuProcess[];
+  readonly proxy: P;
+  /**
+   * Stops `others` (processes the test started itself), the proxy and the volunteers, then
+   * `bu serve`, and closes the origins. Resolves to `bu serve`'s exit code.
+   */
+  stop(...others: (BuProcess | undefined)[]): Promise<number | null>;
+}
+
+/** The preamble every chain test shares: origins, `bu serve`, volunteers, `bu proxy`. */
+export async function startChain(
+  options: ChainOptions & { proxy: false },
+): Promise<Chain<undefined>>;
+export async function startChain(options?: ChainOptions): Promise<Chain>;
+export async function startChain(options: ChainOptions = {}): Promise<Chain<Proxy | undefined>> {
+  const count = options.volunteers ?? 1;
+  const origins = await startOrigins(options.marker);
+  const serve = await startServe(options.allow?.(origins) ?? [`127.0.0.1:${origins.httpPort}`]);
+  const volunteers: BuProcess[] = [];
+  for (let i = 0; i < count; i++) volunteers.push(await startVolunteer(serve.signaling));
+  let proxy: Proxy | undefined;
+  if (options.proxy ?? true) {
+    proxy = await startProxy(serve.signaling, options.proxyArgs ?? ['--volunteers', `${count}`]);
+    if (count > 0) await waitForVolunteers(proxy, count);
+  }
+  return {
+    origins,
+    serve,
+    volunteers,
+    proxy,
+    async stop(...others) {
+      await Promise.all([
+        ...others.map((other) => other?.stop()),
+        proxy?.process.stop(),
+        ...volunteers.map((volunteer) => volunteer.stop()),
+      ]);
+      const code = await serve.process.stop();
+      origins.close();
+      return code;
+    },
+  };
+}
+
+/** A download through `proxy`'s HTTP port that runs for a minute (the origin's /slow). */
+export interface SlowDownload {
+  readonly done: Promise<{ code: number; stderr: string; at: number }>;
+  kill(): void;
+}
+
+export function slowDownload(proxy: Proxy, origins: Origins): SlowDownload {
+  const child = spawn(
+    CURL,
+    [
+      '-sS',
+      '--max-time',
+      '110',
+      '-o',
+      '/dev/null',
+      '-x',
+      proxy.http,
+      `http://127.0.0.1:${origins.httpPort}/slow`,
+    ],
+    { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return {
+    done: new Promise((resolve) =>
+      child.once('exit', (code) => resolve({ code: code ?? -1, stderr, at: Date.now() })),
+    ),
+    kill: () => child.kill('SIGKILL'),
+  };
+}

@@ -6,27 +6,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
-import {
-  RTCIceCandidate,
-  RTCPeerConnection,
-  RTCSessionDescription,
-} from 'node-datachannel/polyfill';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startEgressServer, type EgressServer } from '../../egress/server.ts';
+import type { EgressServer } from '../../egress/server.ts';
 import { Consumer } from '../../mesh/consumer.ts';
 import { MeshError, StreamClosedError, TunnelRefusedError } from '../../mesh/errors.ts';
 import { Volunteer, type VolunteerOptions } from '../../mesh/volunteer.ts';
-import { bytesToBase64url } from '../../protocol/bytes.ts';
-import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
-import { createLogger } from '../../signaling/logger.ts';
-import { startSignalingServer, type SignalingServer } from '../../signaling/server.ts';
+import type { SignalingServer } from '../../signaling/server.ts';
+import { waitFor } from '../wait-for.ts';
+import { startInProcessServers, type InProcessServers } from './in-process-servers.ts';
 
-// peerjs looks for WebRTC and WebSocket when it loads; mesh loads it lazily.
-Object.assign(globalThis, { RTCPeerConnection, RTCSessionDescription, RTCIceCandidate, WebSocket });
-
-const HOST = '10.77.0.1';
-const key = generateKeyPair();
+let servers: InProcessServers;
 let egress: EgressServer;
 let signaling: SignalingServer;
 let origin: HttpServer;
@@ -54,33 +44,15 @@ beforeAll(async () => {
   originPort = await listen(origin);
   echo = createTcpServer((socket) => socket.pipe(socket));
   echoPort = await listen(echo);
-  egress = await startEgressServer({
-    host: HOST,
-    port: 0,
-    key,
+  servers = await startInProcessServers({
     allow: [`127.0.0.1:${originPort}`, `127.0.0.1:${echoPort}`],
-    log: 'silent',
   });
-  signaling = await startSignalingServer({
-    host: HOST,
-    port: 0,
-    geoip: false,
-    allowSameIp: true,
-    logger: createLogger('silent'),
-    egresses: [
-      {
-        id: 'local',
-        url: `ws://${HOST}:${egress.port}/`,
-        publicKey: bytesToBase64url(key.publicKey),
-      },
-    ],
-  });
+  ({ egress, signaling } = servers);
 });
 
 afterAll(async () => {
   await Promise.all(running.map((r) => r.stop()));
-  await signaling.close();
-  await egress.close();
+  await servers.close();
   origin.close();
   echo.close();
 });
@@ -104,14 +76,6 @@ async function consumer(volunteers: number): Promise<Consumer> {
   running.push(c);
   await c.start();
   return c;
-}
-
-async function waitFor(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('consumer → volunteer → egress → origin (Node)', () => {
@@ -209,11 +173,9 @@ describe('consumer → volunteer → egress → origin (Node)', () => {
     expect(c.status.problem).toContain('egress-unreachable');
     // Like any failed volunteer: the consumer keeps asking and gets a tunnel through another.
     await volunteer();
-    await waitFor(
-      () => c.status.volunteers === 1,
-      'a tunnel through the working volunteer',
-      30_000,
-    );
+    await waitFor(() => c.status.volunteers === 1, 'a tunnel through the working volunteer', {
+      timeoutMs: 30_000,
+    });
     const response = await c.fetch(
       new Request(`http://127.0.0.1:${originPort}/?size=1000`),
       10_000,

@@ -3,71 +3,26 @@
  * downloads run through it. Its downloads fail with an error (not a hang), and new requests
  * go through the other volunteer.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CURL,
   curl,
-  startOrigins,
-  startProxy,
-  startServe,
+  slowDownload,
+  startChain,
   startVolunteer,
   waitForVolunteers,
   type BuProcess,
-  type Origins,
-  type Proxy,
-  type Serve,
+  type Chain,
 } from './chain-harness.ts';
 
-let origins: Origins;
-let serve: Serve;
-let proxy: Proxy;
-const volunteers: BuProcess[] = [];
+let chain: Chain;
 
 beforeAll(async () => {
-  origins = await startOrigins();
-  serve = await startServe([`127.0.0.1:${origins.httpPort}`]);
-  volunteers.push(await startVolunteer(serve.signaling), await startVolunteer(serve.signaling));
-  proxy = await startProxy(serve.signaling, ['--volunteers', '2']);
-  await waitForVolunteers(proxy, 2);
+  chain = await startChain({ volunteers: 2 });
 });
 
 afterAll(async () => {
-  await Promise.all([proxy.process.stop(), ...volunteers.map((v) => v.stop())]);
-  await serve.process.stop();
-  origins.close();
+  await chain.stop();
 });
-
-interface Download {
-  readonly done: Promise<{ code: number; stderr: string; at: number }>;
-  kill(): void;
-}
-
-/** A long download (the origin's /slow runs for a minute) through the HTTP proxy. */
-function slowDownload(): Download {
-  const child = spawn(
-    CURL,
-    [
-      '-sS',
-      '--max-time',
-      '110',
-      '-o',
-      '/dev/null',
-      '-x',
-      proxy.http,
-      `http://127.0.0.1:${origins.httpPort}/slow`,
-    ],
-    { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return {
-    done: new Promise((resolve) =>
-      child.once('exit', (code) => resolve({ code: code ?? -1, stderr, at: Date.now() })),
-    ),
-    kill: () => child.kill('SIGKILL'),
-  };
-}
 
 /** Relaying real data for the proxy (more than tunnel handshakes). */
 function relaying(volunteer: BuProcess): boolean {
@@ -96,7 +51,8 @@ async function churn(
   survivor: BuProcess,
   signal: NodeJS.Signals,
 ): Promise<ChurnResult> {
-  const downloads = Array.from({ length: 4 }, () => slowDownload());
+  const { proxy, origins } = chain;
+  const downloads = Array.from({ length: 4 }, () => slowDownload(proxy, origins));
   try {
     for (let i = 0; i < 240 && !(relaying(victim) && relaying(survivor)); i++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -134,7 +90,7 @@ describe('churn', () => {
   afterAll(() => console.log(JSON.stringify({ churn: measured })));
 
   it('a volunteer that quits (SIGTERM) mid-download: its downloads fail with an error, new requests succeed through the other within 10 s', async () => {
-    const [victim, survivor] = volunteers as [BuProcess, BuProcess];
+    const [victim, survivor] = chain.volunteers as [BuProcess, BuProcess];
     const result = await churn(victim, survivor, 'SIGTERM');
     measured['SIGTERM'] = result;
     expect(result.succeededAfter).toBeDefined();
@@ -143,9 +99,9 @@ describe('churn', () => {
 
   it('a volunteer that dies (SIGKILL, no goodbye) mid-download: its downloads fail with an error, new requests succeed through the other within 10 s', async () => {
     // The proxy replaces the lost tunnel through a new volunteer.
-    volunteers.push(await startVolunteer(serve.signaling));
-    await waitForVolunteers(proxy, 2);
-    const [, survivor, fresh] = volunteers as [BuProcess, BuProcess, BuProcess];
+    chain.volunteers.push(await startVolunteer(chain.serve.signaling));
+    await waitForVolunteers(chain.proxy, 2);
+    const [, survivor, fresh] = chain.volunteers as [BuProcess, BuProcess, BuProcess];
     const result = await churn(fresh, survivor, 'SIGKILL');
     measured['SIGKILL'] = result;
     // Without a goodbye, WebRTC itself would notice only after about 30 s (ICE consent);

@@ -7,14 +7,13 @@
  * the volunteers learn it, and once the second egress is killed too, requests go through the
  * third (its own metrics count them).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BuProcess,
-  CURL,
   curl,
+  slowDownload as startSlowDownload,
   startOrigins,
   startProxy,
   startVolunteer,
@@ -22,6 +21,7 @@ import {
   waitForVolunteers,
   type Origins,
   type Proxy,
+  type SlowDownload,
 } from './chain-harness.ts';
 
 interface Egress {
@@ -39,7 +39,7 @@ const egresses = new Map<string, Egress>();
 let signaling: BuProcess;
 let proxy: Proxy;
 const volunteers: BuProcess[] = [];
-const downloads: ChildProcess[] = [];
+const downloads: SlowDownload[] = [];
 
 async function startEgress(id: string): Promise<Egress> {
   const process = new BuProcess([
@@ -101,26 +101,9 @@ async function until(check: () => boolean, what: string, ms: number): Promise<vo
 
 /** A download that runs for a minute (the origin's /slow), to be broken. */
 function slowDownload(): Promise<{ code: number; stderr: string }> {
-  const child = spawn(
-    CURL,
-    [
-      '-sS',
-      '--max-time',
-      '110',
-      '-o',
-      '/dev/null',
-      '-x',
-      proxy.http,
-      `http://127.0.0.1:${origins.httpPort}/slow`,
-    ],
-    { env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  downloads.push(child);
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) =>
-    child.once('exit', (code) => resolve({ code: code ?? -1, stderr })),
-  );
+  const download = startSlowDownload(proxy, origins);
+  downloads.push(download);
+  return download.done;
 }
 
 /** Seconds from `since` until a new request through the proxy succeeds (at most 60 tries). */
@@ -159,7 +142,7 @@ beforeAll(async () => {
     '--log-level',
     'info',
   ]);
-  const up = await signaling.waitFor((e) => e['msg'] === 'listening', 'bu signaling');
+  const up = await signaling.waitFor((e) => e['event'] === 'listening', 'bu signaling');
   const url = String(up['url']);
   volunteers.push(await startVolunteer(url), await startVolunteer(url));
   // The egress list is read again every second here (60 s by default).
@@ -168,7 +151,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of downloads) child.kill('SIGKILL');
+  for (const download of downloads) download.kill();
   await Promise.all([proxy.process.stop(), ...volunteers.map((v) => v.stop())]);
   await signaling.stop();
   await Promise.all([...egresses.values()].map((e) => e.process.stop()));
@@ -211,7 +194,7 @@ describe('several egresses', () => {
     await writeList(['a', 'b', 'c']);
     const addedAt = Date.now();
     signaling.child.kill('SIGHUP');
-    await signaling.waitFor((e) => e['msg'] === 'egress list changed', 'the new list', 10_000);
+    await signaling.waitFor((e) => e['event'] === 'egress list changed', 'the new list', 10_000);
     // One of the two tunnels through b moves to c: neither the proxy nor a volunteer restarts.
     await until(() => proxyEgresses().join() === 'b,c', 'a tunnel through c', 30_000);
     measured['usedAfterAdd'] = (Date.now() - addedAt) / 1000;

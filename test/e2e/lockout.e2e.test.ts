@@ -56,7 +56,7 @@ beforeAll(async () => {
     '--egress',
     `local=${egressUrl}#${String(listening['publicKey'])}`,
   ]);
-  const up = await signaling.waitFor((e) => e['msg'] === 'listening', 'bu signaling');
+  const up = await signaling.waitFor((e) => e['event'] === 'listening', 'bu signaling');
   port = Number(up['port']);
   for (let i = 0; i < 2; i++) volunteers.push(await startVolunteer(`http://127.0.0.1:${port}/`));
 });

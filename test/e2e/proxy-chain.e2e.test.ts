@@ -6,18 +6,18 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   curl,
-  startOrigins,
-  startProxy,
-  startServe,
+  startChain,
   startVolunteer,
   waitForVolunteers,
   type BuProcess,
+  type Chain,
   type Origins,
   type Proxy,
   type Serve,
 } from './chain-harness.ts';
 import { transferTests } from './curl-transfers.ts';
 
+let chain: Chain;
 let origins: Origins;
 let serve: Serve;
 let proxy: Proxy;
@@ -25,17 +25,18 @@ let volunteer: BuProcess | undefined;
 const timings = new Map<string, number>();
 
 beforeAll(async () => {
-  origins = await startOrigins();
-  serve = await startServe([`127.0.0.1:${origins.httpPort}`, `127.0.0.1:${origins.httpsPort}`]);
   // The proxy starts before any volunteer exists: it must say so, and keep trying.
-  proxy = await startProxy(serve.signaling, ['--volunteers', '1']);
+  chain = await startChain({
+    allow: (o) => [`127.0.0.1:${o.httpPort}`, `127.0.0.1:${o.httpsPort}`],
+    volunteers: 0,
+    proxyArgs: ['--volunteers', '1'],
+  });
+  ({ origins, serve, proxy } = chain);
 });
 
 afterAll(async () => {
   console.log(JSON.stringify(Object.fromEntries(timings)));
-  await Promise.all([proxy.process.stop(), volunteer?.stop()]);
-  expect(await serve.process.stop()).toBe(0);
-  origins.close();
+  expect(await chain.stop(volunteer)).toBe(0);
 });
 
 function socksReply(request: Uint8Array): Promise<number[]> {

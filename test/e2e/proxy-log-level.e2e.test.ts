@@ -8,15 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   curl,
-  startOrigins,
+  startChain,
   startProxy,
-  startServe,
-  startVolunteer,
   waitForVolunteers,
-  type BuProcess,
+  type Chain,
   type Origins,
   type Proxy,
-  type Serve,
 } from './chain-harness.ts';
 
 /** A private address and a name for loopback: the egress refuses both (Wisp close 0x48). */
@@ -25,28 +22,22 @@ const BLOCKED_NAME = 'localhost';
 const PATH = '/secret-path-2f6d';
 const PORTS = { http: 8123, connect: 8443, socks: 9443 } as const;
 
+let chain: Chain;
 let origins: Origins;
-let serve: Serve;
-let volunteer: BuProcess;
 let quiet: Proxy;
 let debug: Proxy;
 
 beforeAll(async () => {
-  origins = await startOrigins();
-  serve = await startServe([`127.0.0.1:${origins.httpPort}`]);
-  volunteer = await startVolunteer(serve.signaling);
   // One after the other: two consumers asking for a match at the same moment sometimes wait
   // for the signaling server's match timeout (30 s), which is not what this file is about.
-  quiet = await startProxy(serve.signaling, ['--volunteers', '1']);
-  await waitForVolunteers(quiet, 1);
-  debug = await startProxy(serve.signaling, ['--volunteers', '1', '--log-level', 'debug']);
+  chain = await startChain();
+  ({ origins, proxy: quiet } = chain);
+  debug = await startProxy(chain.serve.signaling, ['--volunteers', '1', '--log-level', 'debug']);
   await waitForVolunteers(debug, 1);
 });
 
 afterAll(async () => {
-  await Promise.all([quiet.process.stop(), debug.process.stop(), volunteer.stop()]);
-  await serve.process.stop();
-  origins.close();
+  await chain.stop(debug.process);
 });
 
 /** A request that works, and three the egress refuses, one by each way into the proxy. */

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { startEgressServer, type EgressServer } from '../../egress/server.ts';
 import { bytesToBase64url } from '../../protocol/bytes.ts';
 import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
-import { createLogger } from '../../signaling/logger.ts';
+import { createLogger } from '../../server-kit/logger.ts';
 import { createSignalingService, type SignalingService } from '../../signaling/service.ts';
 import { serveHub, serveSitesConfig } from '../../cli/hub-page.ts';
 import { createSiteHosts, loopbackHubs, type SiteHosts } from '../../cli/site-hosts.ts';

@@ -139,7 +139,7 @@ beforeAll(async () => {
     'info',
   ]);
   const signalingListening = await signaling.waitFor(
-    (e) => e['msg'] === 'listening',
+    (e) => e['event'] === 'listening',
     'bu signaling',
   );
   signalingPort = Number(signalingListening['port']);

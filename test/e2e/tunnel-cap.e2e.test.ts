@@ -18,12 +18,11 @@ import type { EgressInfo } from '../../protocol/matchmaking.ts';
 import { encodeHello } from '../../protocol/tunnel-hello.ts';
 import {
   curl,
-  startOrigins,
+  startChain,
   startProxy,
-  startServe,
-  startVolunteer,
   waitForVolunteers,
   type BuProcess,
+  type Chain,
   type Origins,
   type Proxy,
   type Serve,
@@ -32,6 +31,7 @@ import {
 /** `bu volunteer`'s default. */
 const CAP = 4;
 
+let chain: Chain<undefined>;
 let origins: Origins;
 let serve: Serve;
 let volunteer: BuProcess;
@@ -40,16 +40,14 @@ let rogue: Matched | undefined;
 
 beforeAll(async () => {
   await installNodeWebrtc();
-  origins = await startOrigins();
-  serve = await startServe([`127.0.0.1:${origins.httpPort}`]);
-  volunteer = await startVolunteer(serve.signaling);
+  chain = await startChain({ proxy: false });
+  ({ origins, serve } = chain);
+  volunteer = chain.volunteers[0] as BuProcess;
 });
 
 afterAll(async () => {
   rogue?.peer.destroy();
-  await Promise.all([proxy?.process.stop(), volunteer.stop()]);
-  await serve.process.stop();
-  origins.close();
+  await chain.stop(proxy?.process);
 });
 
 interface Matched {

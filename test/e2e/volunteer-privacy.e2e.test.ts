@@ -15,10 +15,10 @@ import { encodeHello } from '../../protocol/tunnel-hello.ts';
 import { decodeRefused, type TunnelRefusalReason } from '../../protocol/tunnel-refused.ts';
 import {
   curl,
-  startOrigins,
+  startChain,
   startProxy,
-  startServe,
   waitForVolunteers,
+  type Chain,
   type Origins,
   type Proxy,
   type Serve,
@@ -28,6 +28,7 @@ const BODY_MARKER = 'BODY-MARKER-7f3a9c52e1';
 const PATH_MARKER = 'secret-path-4b8e0d';
 const HOSTNAME = 'localhost';
 
+let chain: Chain<undefined>;
 let origins: Origins;
 let serve: Serve;
 let proxy: Proxy;
@@ -58,12 +59,18 @@ function recordingSocket(url: string): RelaySocket {
 
 beforeAll(async () => {
   await installNodeWebrtc();
-  origins = await startOrigins(BODY_MARKER);
-  serve = await startServe([
-    `${HOSTNAME}:${origins.httpPort}`,
-    `${HOSTNAME}:${origins.httpsPort}`,
-    `127.0.0.1:${origins.httpPort}`,
-  ]);
+  // The volunteer runs in this process, so the chain starts without one (and the proxy after it).
+  chain = await startChain({
+    marker: BODY_MARKER,
+    allow: (o) => [
+      `${HOSTNAME}:${o.httpPort}`,
+      `${HOSTNAME}:${o.httpsPort}`,
+      `127.0.0.1:${o.httpPort}`,
+    ],
+    volunteers: 0,
+    proxy: false,
+  });
+  ({ origins, serve } = chain);
   volunteer = new Volunteer({
     signaling: serve.signaling,
     kind: 'node',
@@ -80,8 +87,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy.process.stop();
   await volunteer.stop();
-  await serve.process.stop();
-  origins.close();
+  await chain.stop();
 });
 
 describe('privacy: what a volunteer relays', () => {

@@ -11,29 +11,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  RTCIceCandidate,
-  RTCPeerConnection,
-  RTCSessionDescription,
-} from 'node-datachannel/polyfill';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { startEgressServer, type EgressServer } from '../../egress/server.ts';
-import { bytesToBase64url } from '../../protocol/bytes.ts';
-import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
-import { createLogger } from '../../signaling/logger.ts';
-import { startSignalingServer, type SignalingServer } from '../../signaling/server.ts';
-import { curl, startProxy, waitForVolunteers, type Proxy } from './chain-harness.ts';
+import type { SignalingServer } from '../../signaling/server.ts';
+import {
+  curl,
+  SERVE_HOST as HOST,
+  startProxy,
+  waitForVolunteers,
+  type Proxy,
+} from './chain-harness.ts';
 import { launchChromium, type LaunchedChromium } from './chromium.ts';
+import { startInProcessServers, type InProcessServers } from './in-process-servers.ts';
 
-Object.assign(globalThis, { RTCPeerConnection, RTCSessionDescription, RTCIceCandidate, WebSocket });
-
-const HOST = '10.77.0.1';
 const ROOT = new URL('../../', import.meta.url).pathname;
 const WIDGET_DIR = join(ROOT, 'dist/widget');
-const key = generateKeyPair();
-let egress: EgressServer;
+let servers: InProcessServers | undefined;
 let signaling: SignalingServer;
 let origin: Server;
 let site: Server;
@@ -58,29 +51,9 @@ beforeAll(async () => {
     res.end(body);
   });
   const originPort = await listen(origin, '127.0.0.1');
-  egress = await startEgressServer({
-    host: HOST,
-    port: 0,
-    key,
-    allow: [`127.0.0.1:${originPort}`],
-    log: 'silent',
-  });
-  signaling = await startSignalingServer({
-    host: HOST,
-    port: 0,
-    geoip: false,
-    allowSameIp: true,
-    // Both ends report an unknown NAT type; on one machine that does not matter.
-    ignoreNat: true,
-    logger: createLogger('silent'),
-    egresses: [
-      {
-        id: 'local',
-        url: `ws://${HOST}:${egress.port}/`,
-        publicKey: bytesToBase64url(key.publicKey),
-      },
-    ],
-  });
+  // Both ends report an unknown NAT type; on one machine that does not matter.
+  servers = await startInProcessServers({ allow: [`127.0.0.1:${originPort}`], ignoreNat: true });
+  signaling = servers.signaling;
   site = createServer((req, res) => {
     const path = normalize(new URL(req.url ?? '/', 'http://x').pathname);
     if (path === '/') {
@@ -111,8 +84,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.process.stop();
   await browser?.close();
-  await signaling?.close();
-  await egress?.close();
+  await servers?.close();
   origin?.close();
   site?.close();
 });

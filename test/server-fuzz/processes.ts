@@ -132,7 +132,7 @@ function listeningLine(line: string): ListeningLine | undefined {
   }
   if (typeof entry !== 'object' || entry === null) return undefined;
   const fields = entry as Record<string, unknown>;
-  if (fields['msg'] !== 'listening' && fields['event'] !== 'listening') return undefined;
+  if (fields['event'] !== 'listening') return undefined;
   const url = fields['url'];
   if (typeof url !== 'string') return undefined;
   const key =
