@@ -16,7 +16,8 @@
  * - guards each new frame's realm the same way, as soon as a script could reach it.
  *
  * It is best effort against a page that works at escaping it; docs/architecture.md says what
- * remains open. Built-ins it relies on are captured at start, so a page that replaces
+ * remains open. One concern kept in one file (about 600 lines): every wrapper must be installed
+ * on every realm in the same pass, and split apart they would be easier to miss. Built-ins it relies on are captured at start, so a page that replaces
  * `window.URL` cannot switch it off.
  */
 
