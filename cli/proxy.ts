@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { Consumer } from '../mesh/consumer.ts';
 import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
 import { formatLogLine, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
-import { listen } from './listen.ts';
+import { listen } from '../server-kit/listen.ts';
 import { gatherWithUdp } from './nat-gather.ts';
 import { CliError, type Command } from './command.ts';
 import { errorText, flagHelp, parseFlags, parseHostPort, urlHost, type Flag } from './flags.ts';

@@ -11,7 +11,7 @@ import { SignalingError } from '../signaling/errors.ts';
 import { createLogger, formatLogLine, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
 import { createSignalingService, type SignalingService } from '../signaling/service.ts';
 import { CliError, type Command } from './command.ts';
-import { listen } from './listen.ts';
+import { listen } from '../server-kit/listen.ts';
 import { EGRESS_FLAGS, egressPolicy, loadOrCreateKey } from './egress-options.ts';
 import { errorText, flagHelp, parseFlags, urlHost, type Flag } from './flags.ts';
 import { untilSignal } from './signals.ts';

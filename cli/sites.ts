@@ -14,7 +14,7 @@ import { isSitesTemplate } from '../protocol/site-origins.ts';
 import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import { formatLogLine } from '../server-kit/logger.ts';
 import { CliError, type Command } from './command.ts';
-import { listen } from './listen.ts';
+import { listen } from '../server-kit/listen.ts';
 import { errorText, flagHelp, parseFlags, urlHost, type Flag } from './flags.ts';
 import { untilSignal } from './signals.ts';
 import { createSiteHosts } from './site-hosts.ts';

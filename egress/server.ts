@@ -3,6 +3,7 @@
  * `/tunnel/` and `/metrics`, and 404 for everything else.
  */
 import type { Server } from 'node:http';
+import { closeServer, listen } from '../server-kit/listen.ts';
 import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import type { EgressOptions } from './config.ts';
 import { createEgressService, type EgressService } from './service.ts';
@@ -37,16 +38,7 @@ export async function startEgressServer(options: EgressServerOptions): Promise<E
     refused: (reason) => service.refused(reason),
   });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8000, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
-  const { port } = address;
+  const port = await listen(server, host, options.port ?? 8000);
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     server,
@@ -55,10 +47,7 @@ export async function startEgressServer(options: EgressServerOptions): Promise<E
     url: `http://${urlHost}:${port}/`,
     async close() {
       await service.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }

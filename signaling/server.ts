@@ -1,5 +1,6 @@
 /** A standalone signaling server: an `http.Server` with only the signaling service on it. */
 import type { Server } from 'node:http';
+import { closeServer, listen } from '../server-kit/listen.ts';
 import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import type { SignalingOptions } from './config.ts';
 import { sendError } from './http-io.ts';
@@ -39,21 +40,13 @@ export async function startSignalingServer(options: ListenOptions = {}): Promise
     refused: (reason) => service.refused(reason),
   });
   const host = options.host ?? '127.0.0.1';
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 9000, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    port = await listen(server, host, options.port ?? 9000);
   } catch (err) {
     await service.close();
     throw err;
   }
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('not a TCP server');
-  const { port } = address;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     server,
@@ -62,10 +55,7 @@ export async function startSignalingServer(options: ListenOptions = {}): Promise
     port,
     async close() {
       await service.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
     },
   };
 }
