@@ -3,10 +3,11 @@
  * built `bu serve`, `bu volunteer` and `bu proxy` as processes, and real curl through them.
  * Everything binds to 127.0.0.1 or 10.77.0.1 (inside scripts/netns-run); nothing leaves.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { selfSignedCertificate } from '../../egress/test/tls-certificate.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -18,14 +19,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 
 export const BU = new URL('../../dist/cli/bu.js', import.meta.url).pathname;
 export const CURL = '/usr/bin/curl';
 export const SERVE_HOST = '10.77.0.1';
 export const MiB = 1024 * 1024;
-
-const run = promisify(execFile);
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
@@ -96,36 +94,12 @@ function listen(server: Server, host = '127.0.0.1'): Promise<number> {
   );
 }
 
-/** A self-signed certificate for `localhost` and 127.0.0.1, made with openssl. */
-async function selfSigned(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ]);
-  return { key: await readFile(key), cert: await readFile(cert) };
-}
-
 export async function startOrigins(marker = 'no-marker'): Promise<Origins> {
-  const dir = await tempDir('bu-origin-');
   const http = createHttpServer(handler(marker));
-  const https = createHttpsServer(await selfSigned(dir), handler(marker));
+  const https = createHttpsServer(
+    await selfSignedCertificate(['localhost'], ['127.0.0.1']),
+    handler(marker),
+  );
   const httpPort = await listen(http);
   const httpsPort = await listen(https);
   return {
@@ -136,7 +110,6 @@ export async function startOrigins(marker = 'no-marker'): Promise<Origins> {
       https.closeAllConnections();
       http.close();
       https.close();
-      void rm(dir, { recursive: true, force: true });
     },
   };
 }

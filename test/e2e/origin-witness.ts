@@ -7,8 +7,8 @@
  * method, path, Host and connection. A test can then prove that an origin heard only from the
  * egress process and never from the browser or any of its children.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { selfSignedCertificate, type TestCertificate } from '../../egress/test/tls-certificate.ts';
+import { readFile, stat } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
   type IncomingHttpHeaders,
@@ -18,11 +18,9 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
 import { WebSocketServer } from 'ws';
 import {
   describeProcess,
@@ -31,8 +29,6 @@ import {
   type Endpoint,
   type SocketOwner,
 } from './socket-owner.ts';
-
-const run = promisify(execFile);
 
 /** The witness's own endpoints on every origin; sites' files never live under this prefix. */
 export const WITNESS_PREFIX = '/_witness/';
@@ -132,7 +128,7 @@ export interface WitnessOptions {
   /** More origins, each on its own two ports, by name. */
   readonly sites?: Readonly<Record<string, SiteContent>>;
   /** Certificate and key for the HTTPS servers (default: a fresh self-signed one). */
-  readonly tls?: { readonly key: Buffer; readonly cert: Buffer };
+  readonly tls?: TestCertificate;
 }
 
 export interface WithinOptions {
@@ -203,39 +199,11 @@ const DEFAULT_CONTENT: SiteContent = {
   },
 };
 
-let certificate: Promise<{ key: Buffer; cert: Buffer }> | undefined;
+let certificate: Promise<TestCertificate> | undefined;
 
-/** A self-signed certificate for the addresses tests use, made once per process with openssl. */
-export function selfSignedCertificate(): Promise<{ key: Buffer; cert: Buffer }> {
-  certificate ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bu-witness-cert-'));
-    try {
-      const key = join(dir, 'key.pem');
-      const cert = join(dir, 'cert.pem');
-      await run('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.77.0.1,IP:10.77.0.2',
-      ]);
-      return { key: await readFile(key), cert: await readFile(cert) };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  })();
+/** A self-signed certificate for the addresses tests use, made once per process. */
+export function testCertificate(): Promise<TestCertificate> {
+  certificate ??= selfSignedCertificate(['localhost'], ['127.0.0.1', '10.77.0.1', '10.77.0.2']);
   return certificate;
 }
 
@@ -423,7 +391,7 @@ async function startOrigin(
   name: string,
   content: SiteContent,
   host: string,
-  tls: { key: Buffer; cert: Buffer },
+  tls: TestCertificate,
   recorder: Recorder,
   hints: OwnerHints,
   nextId: () => number,
@@ -639,7 +607,7 @@ function eventStream(res: ServerResponse, url: URL): void {
 /** Starts the origins; see WitnessOrigins for what can be asked of them afterwards. */
 export async function startWitnessOrigins(options: WitnessOptions = {}): Promise<WitnessOrigins> {
   const host = options.host ?? '127.0.0.1';
-  const tls = options.tls ?? (await selfSignedCertificate());
+  const tls = options.tls ?? (await testCertificate());
   const byId = new Map<number, WitnessedConnection>();
   let requests: WitnessedRequest[] = [];
   let counter = 0;
