@@ -233,3 +233,36 @@ describe('--ice-server', () => {
     expect(() => iceServer('stun:s.example.org,alice,x')).toThrow(/only a TURN server/);
   });
 });
+
+describe('the STUN responders, to a stranger', () => {
+  it('answer nothing but well-formed Binding requests, at most 20 a second per address', async () => {
+    const server = await start();
+    const [url = ''] = await probeUrls(server);
+    const [, host = '', port = ''] = /^stun:([^:]+):(\d+)$/.exec(url) ?? [];
+    const socket = createSocket('udp4');
+    let answers = 0;
+    socket.on('message', () => (answers += 1));
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    try {
+      const valid = encodeBindingRequest(randomBytes(12));
+      const junk = [
+        Buffer.alloc(0),
+        Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+        Buffer.concat([Buffer.from(valid), Buffer.alloc(3)]), // length field disagrees
+        Buffer.from(valid).fill(0xff, 4, 8), // no magic cookie
+        Buffer.alloc(60_000, 1), // huge
+      ];
+      for (const packet of junk) socket.send(packet, Number(port), host);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answers).toBe(0);
+      // A flood from one address: the answers stop at the per-second allowance.
+      for (let i = 0; i < 200; i++)
+        socket.send(encodeBindingRequest(randomBytes(12)), Number(port), host);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(answers).toBeGreaterThan(0);
+      expect(answers).toBeLessThanOrEqual(40); // 20 a second; the flood may straddle a second
+    } finally {
+      socket.close();
+    }
+  });
+});
