@@ -1,7 +1,7 @@
 /**
  * Clients of the egress benches: the wisp-js client (the same one against our /wisp/ and the
  * wisp-js server) and mesh's TunnelClient over a `ws` WebSocket to our /tunnel/, as
- * test/tunnel-client.test.ts uses it.
+ * mesh/test/tunnel-client.test.ts uses it.
  */
 import { client as wispClient, type WispJsConnection } from '@mercuryworkshop/wisp-js/client';
 import { WebSocket } from 'ws';

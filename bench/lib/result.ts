@@ -1,6 +1,6 @@
 /**
  * What every bench writes: `bench/results/<bench>.json`, one file per bench, read back by
- * bench/run.ts (the table and RESULTS.md) and by bench/smoke.test.ts (shape checks).
+ * bench/run.ts (the table and RESULTS.md) and by bench/test/smoke.test.ts (shape checks).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, availableParallelism, loadavg } from 'node:os';

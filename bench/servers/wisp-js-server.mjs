@@ -1,6 +1,6 @@
 // The wisp-js server (@mercuryworkshop/wisp-js 0.5.0) on 127.0.0.1, a port the OS picks,
 // loopback destinations allowed (the bench origin is 127.0.0.1), logging off. Set up as its
-// README and our interop test (egress/wisp-endpoint.test.ts) do.
+// README and our interop test (egress/test/wisp-endpoint.test.ts) do.
 import { createServer } from 'node:http';
 import { logging, server as wispServer } from '@mercuryworkshop/wisp-js/server';
 
