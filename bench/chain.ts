@@ -28,12 +28,12 @@ import {
 } from './lib/chain-run.ts';
 import { startVolunteerSite, type VolunteerSite } from './lib/chromium-volunteer.ts';
 import { insideNetns } from './lib/netns.ts';
+import { MiB } from './lib/proc.ts';
 import { CpuMeter, chromiumPids } from './lib/process-tree.ts';
 import { rawChromiumToNode, rawNodeToNode } from './lib/raw-datachannel.ts';
 import { machine, writeResult, type Measurement, type Verdict } from './lib/result.ts';
 import { summarize } from './lib/stats.ts';
 
-const MiB = 2 ** 20;
 const TARGET = 0.6;
 /** `bu proxy` starts per volunteer kind for time to first byte (issue 14: at least 20). */
 const FIRST_BYTE_STARTS = 25;
@@ -159,91 +159,55 @@ function measurementsOf(
   loads: readonly number[],
 ): Measurement[] {
   const of = (kind: VolunteerKind, pick: (r: KindRun) => number) => summarize(runs[kind].map(pick));
-  const out: Measurement[] = [];
-  for (const kind of KINDS) {
-    out.push(
-      {
-        metric: `throughput, ${KIND_NAME[kind]}`,
-        subject: 'chain',
-        unit: 'MiB/s',
-        summary: of(kind, (r) => r.chainMiBps),
-      },
-      {
-        metric: `throughput, ${KIND_NAME[kind]}`,
-        subject: 'raw data channel',
-        unit: 'MiB/s',
-        summary: of(kind, (r) => r.rawMiBps),
-      },
-    );
-  }
-  for (const kind of KINDS) {
-    out.push({
-      metric: 'bu proxy spawned → first byte of a response',
-      subject: KIND_NAME[kind],
-      unit: 'ms',
-      summary: of(kind, (r) => r.firstByteMs),
+  /** One figure for each volunteer kind. */
+  const perKind = (metric: string, unit: string, pick: (r: KindRun) => number): Measurement[] =>
+    KINDS.map((kind) => ({ metric, subject: KIND_NAME[kind], unit, summary: of(kind, pick) }));
+  /** The chain beside the raw data channel, for each volunteer kind. */
+  const versusRaw = (
+    what: string,
+    unit: string,
+    chain: (r: KindRun) => number,
+    raw: (r: KindRun) => number,
+  ): Measurement[] =>
+    KINDS.flatMap((kind) => {
+      const metric = `${what}, ${KIND_NAME[kind]}`;
+      return [
+        { metric, subject: 'chain', unit, summary: of(kind, chain) },
+        { metric, subject: 'raw data channel', unit, summary: of(kind, raw) },
+      ];
     });
-  }
-  for (const kind of KINDS) {
-    out.push({
+  const chainCpuTotal = (r: KindRun): number =>
+    CHAIN_PROCESSES.reduce((sum, p) => sum + r.chainCpu[p], 0);
+  const out: Measurement[] = [
+    ...versusRaw(
+      'throughput',
+      'MiB/s',
+      (r) => r.chainMiBps,
+      (r) => r.rawMiBps,
+    ),
+    ...perKind('bu proxy spawned → first byte of a response', 'ms', (r) => r.firstByteMs),
+    ...KINDS.map((kind) => ({
       metric: `bu proxy spawned → first byte, ${starts[kind].ms.length} starts in a row`,
       subject: KIND_NAME[kind],
       unit: 'ms',
       summary: summarize(starts[kind].ms),
-    });
-  }
-  for (const kind of KINDS) {
-    const chainTotal = (r: KindRun): number =>
-      CHAIN_PROCESSES.reduce((sum, p) => sum + r.chainCpu[p], 0);
-    out.push(
-      {
-        metric: `CPU per MiB, all processes, ${KIND_NAME[kind]}`,
-        subject: 'chain',
-        unit: 'ms',
-        summary: of(kind, chainTotal),
-      },
-      {
-        metric: `CPU per MiB, all processes, ${KIND_NAME[kind]}`,
-        subject: 'raw data channel',
-        unit: 'ms',
-        summary: of(kind, (r) => r.rawCpu),
-      },
-    );
-  }
-  for (const process of CHAIN_PROCESSES) {
-    for (const kind of KINDS) {
-      out.push({
-        metric: `chain CPU per MiB, ${PROCESS_NAME[process]}`,
-        subject: KIND_NAME[kind],
-        unit: 'ms',
-        summary: of(kind, (r) => r.chainCpu[process]),
-      });
-    }
-  }
-  for (const kind of KINDS) {
-    out.push(
-      {
-        metric: `bytes delivered, ${KIND_NAME[kind]}`,
-        subject: 'chain',
-        unit: 'MiB',
-        summary: of(kind, (r) => r.chainBytes / MiB),
-      },
-      {
-        metric: `bytes delivered, ${KIND_NAME[kind]}`,
-        subject: 'raw data channel',
-        unit: 'MiB',
-        summary: of(kind, (r) => r.rawBytes / MiB),
-      },
-    );
-  }
-  for (const kind of KINDS) {
-    out.push({
-      metric: 'CPU of other work on the machine during the chain download',
-      subject: KIND_NAME[kind],
-      unit: 'cores',
-      summary: of(kind, (r) => r.otherCores),
-    });
-  }
+    })),
+    ...versusRaw('CPU per MiB, all processes', 'ms', chainCpuTotal, (r) => r.rawCpu),
+    ...CHAIN_PROCESSES.flatMap((process) =>
+      perKind(`chain CPU per MiB, ${PROCESS_NAME[process]}`, 'ms', (r) => r.chainCpu[process]),
+    ),
+    ...versusRaw(
+      'bytes delivered',
+      'MiB',
+      (r) => r.chainBytes / MiB,
+      (r) => r.rawBytes / MiB,
+    ),
+    ...perKind(
+      'CPU of other work on the machine during the chain download',
+      'cores',
+      (r) => r.otherCores,
+    ),
+  ];
   out.push({
     metric: '1-minute load average at the end of each run (this bench included)',
     subject: 'machine',

@@ -16,11 +16,10 @@ import {
   type Progress,
 } from './lib/egress-clients.ts';
 import { startOrigin, startOurEgress, startWispJs } from './lib/egress-servers.ts';
-import { cpuSeconds, memory } from './lib/proc.ts';
+import { cpuSeconds, memory, MiB } from './lib/proc.ts';
 import { machine, medianOf, writeResult, type Measurement, type Verdict } from './lib/result.ts';
 import { summarize } from './lib/stats.ts';
 
-const MiB = 2 ** 20;
 type Subject = 'ours /wisp/' | 'wisp-js' | 'ours /tunnel/';
 const SUBJECTS: readonly Subject[] = ['ours /wisp/', 'wisp-js', 'ours /tunnel/'];
 

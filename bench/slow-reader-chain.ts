@@ -18,20 +18,14 @@ import {
 import { runIfMain, type BenchArgs } from './lib/args.ts';
 import { FLOOD, originRequest, startOrigin } from './lib/egress-servers.ts';
 import { insideNetns } from './lib/netns.ts';
-import { memory, sleep } from './lib/proc.ts';
+import { memory, memoryGrowth, sleep, type MemoryGrowth } from './lib/proc.ts';
 import { machine, writeResult, type Measurement, type Verdict } from './lib/result.ts';
 import { summarize } from './lib/stats.ts';
 
-const MiB = 2 ** 20;
 const STREAMS = 8;
 const LIMIT_MIB = 64;
 const ROLES = ['bu proxy', 'volunteer (bu volunteer)', 'egress (bu serve)'] as const;
 type Role = (typeof ROLES)[number];
-
-interface RoleRun {
-  readonly growthMiB: number;
-  readonly peakRssMiB: number;
-}
 
 /** A CONNECT tunnel through the proxy to the origin, flooding, that is then never read. */
 async function stalledStream(proxy: string, originPort: number): Promise<Socket> {
@@ -59,7 +53,7 @@ async function stalledStream(proxy: string, originPort: number): Promise<Socket>
   return socket;
 }
 
-async function slowRun(originPort: number, stallMs: number): Promise<Record<Role, RoleRun>> {
+async function slowRun(originPort: number, stallMs: number): Promise<Record<Role, MemoryGrowth>> {
   const serve = await startServe([`127.0.0.1:${originPort}`]);
   const processes: BuProcess[] = [serve.process];
   const sockets: Socket[] = [];
@@ -79,11 +73,8 @@ async function slowRun(originPort: number, stallMs: number): Promise<Record<Role
     for (let i = 0; i < STREAMS; i++) sockets.push(await stalledStream(proxy.http, originPort));
     await sleep(stallMs);
     const result = Object.fromEntries(
-      ROLES.map((role) => {
-        const { peak } = memory(pids[role]);
-        return [role, { growthMiB: (peak - (base[role] ?? 0)) / MiB, peakRssMiB: peak / MiB }];
-      }),
-    ) as Record<Role, RoleRun>;
+      ROLES.map((role) => [role, memoryGrowth(pids[role], base[role] ?? 0)]),
+    ) as Record<Role, MemoryGrowth>;
     return result;
   } finally {
     for (const socket of sockets) socket.destroy();
@@ -95,7 +86,7 @@ export async function main(args: BenchArgs): Promise<void> {
   if (!insideNetns()) throw new Error('run this bench through bench/run.ts (it needs netns-run)');
   const stallMs = args.smoke ? 2_000 : 30_000;
   const origin = await startOrigin();
-  const runs: Record<Role, RoleRun[]> = {
+  const runs: Record<Role, MemoryGrowth[]> = {
     'bu proxy': [],
     'volunteer (bu volunteer)': [],
     'egress (bu serve)': [],

@@ -17,18 +17,15 @@ import {
   startOurEgress,
   type OurEgress,
 } from './lib/egress-servers.ts';
-import { memory, sleep } from './lib/proc.ts';
+import { memory, memoryGrowth, MiB, sleep, type MemoryGrowth } from './lib/proc.ts';
 import { machine, medianOf, writeResult, type Measurement, type Verdict } from './lib/result.ts';
 import { summarize } from './lib/stats.ts';
 
-const MiB = 2 ** 20;
 const STREAMS = 8;
 type Endpoint = '/wisp/' | '/tunnel/';
 const ENDPOINTS: readonly Endpoint[] = ['/wisp/', '/tunnel/'];
 
-interface SlowRun {
-  readonly growthMiB: number;
-  readonly peakRssMiB: number;
+interface SlowRun extends MemoryGrowth {
   readonly pushedMiB: number;
 }
 
@@ -97,10 +94,8 @@ async function slowRun(originPort: number, stallMs: number): Promise<Record<Endp
       ENDPOINTS.map(async (endpoint, i): Promise<SlowRun> => {
         const egress = egresses[i];
         if (egress === undefined) throw new Error('no egress');
-        const { peak } = memory(egress.child.pid);
         return {
-          growthMiB: (peak - (base[i] ?? 0)) / MiB,
-          peakRssMiB: peak / MiB,
+          ...memoryGrowth(egress.child.pid, base[i] ?? 0),
           pushedMiB: (await downBytes(egress, endpoint)) / MiB,
         };
       }),

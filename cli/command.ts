@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CodedError } from '../protocol/errors.ts';
 
 /** A `bu` subcommand. `run` returns the process exit code. */
 export interface Command {
@@ -7,12 +8,15 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
+/** `ERR_CLI_USAGE`: bad flags or arguments (exit code 2); `ERR_CLI_FAILED`: anything else. */
+export type CliErrorCode = 'ERR_CLI_USAGE' | 'ERR_CLI_FAILED';
+
 /** A user-facing failure: printed without a stack trace. Exit code 2 means bad usage. */
-export class CliError extends Error {
+export class CliError extends CodedError<CliErrorCode> {
   override name = 'CliError';
   readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
-    super(message);
+    super(exitCode === 2 ? 'ERR_CLI_USAGE' : 'ERR_CLI_FAILED', message);
     this.exitCode = exitCode;
   }
 }

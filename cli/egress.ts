@@ -1,5 +1,6 @@
 import { bytesToBase64url } from '../protocol/bytes.ts';
-import { formatLogLine, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
+import { formatLogLine } from '../server-kit/logger.ts';
+import { listenFlags, logLevelFlag, readListen, readLogLevel } from './common-flags.ts';
 import { startEgressServer } from '../egress/server.ts';
 import { CliError, type Command } from './command.ts';
 import { EGRESS_FLAGS, egressPolicy, loadOrCreateKey } from './egress-options.ts';
@@ -7,10 +8,10 @@ import { untilSignal } from './signals.ts';
 import { errorText, flagHelp, parseFlags, type Flag } from './flags.ts';
 
 const DEFAULT_KEY_FILE = '.bu/egress-key.json';
+const DEFAULT_PORT = 8000;
 
 const FLAGS: readonly Flag[] = [
-  { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on (127.0.0.1)' },
-  { name: 'port', type: 'string', arg: 'PORT', help: 'port (8000); 0 picks a free one' },
+  ...listenFlags(DEFAULT_PORT),
   {
     name: 'key',
     type: 'string',
@@ -19,12 +20,7 @@ const FLAGS: readonly Flag[] = [
     help: `egress key file, created (mode 0600) when missing (${DEFAULT_KEY_FILE})`,
   },
   ...EGRESS_FLAGS,
-  {
-    name: 'log-level',
-    type: 'string',
-    arg: 'LEVEL',
-    help: `${LOG_LEVELS.join(', ')} (info); logs are JSON lines on stderr`,
-  },
+  logLevelFlag(),
 ];
 
 export const egress: Command = {
@@ -43,12 +39,9 @@ SIGINT or SIGTERM closes every connection and exits. See docs/egress.md.`,
 
   async run(args) {
     const flags = parseFlags(args, FLAGS);
-    const host = flags.text('host') ?? '127.0.0.1';
-    const port = flags.integer('port', 0, 65535) ?? 8000;
+    const { host, port } = readListen(flags, DEFAULT_PORT);
     const keyFile = flags.text('key') ?? DEFAULT_KEY_FILE;
-    const level = flags.text('log-level') ?? 'info';
-    if (!isLogLevel(level))
-      throw new CliError(`--log-level: unknown level ${JSON.stringify(level)}`, 2);
+    const level = readLogLevel(flags);
     const policy = egressPolicy(flags);
     const { key, created } = await loadOrCreateKey(keyFile);
     if (created) console.error(`created ${keyFile}`);

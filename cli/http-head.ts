@@ -5,6 +5,7 @@
  * status to answer.
  */
 import { HOP_BY_HOP } from '../egress/fetch-headers.ts';
+import { CodedError } from '../protocol/errors.ts';
 
 export const MAX_HEAD_BYTES = 16 * 1024;
 export const MAX_HEADERS = 100;
@@ -18,13 +19,12 @@ export interface RequestHead {
   readonly headers: readonly (readonly [string, string])[];
 }
 
-export class HttpHeadError extends Error {
+export class HttpHeadError extends CodedError<'ERR_PROXY_BAD_REQUEST'> {
   override name = 'HttpHeadError';
-  readonly code = 'ERR_PROXY_BAD_REQUEST';
   /** The status to answer with: 400, 414 (target too long), 431 (head too large), 505. */
   readonly status: number;
   constructor(status: number, message: string) {
-    super(message);
+    super('ERR_PROXY_BAD_REQUEST', message);
     this.status = status;
   }
 }

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { Consumer } from '../mesh/consumer.ts';
-import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
-import { formatLogLine, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
+import { formatLogLine } from '../server-kit/logger.ts';
+import { logLevelFlag, PEER_FLAGS, readLogLevel, readPeer } from './common-flags.ts';
 import { listen } from '../server-kit/listen.ts';
 import { gatherWithUdp } from './nat-gather.ts';
 import { CliError, type Command } from './command.ts';
@@ -13,12 +13,7 @@ import { untilSignal } from './signals.ts';
 import { formatBytes, StatusLine } from './status-line.ts';
 
 const FLAGS: readonly Flag[] = [
-  {
-    name: 'signaling',
-    type: 'string',
-    arg: 'URL',
-    help: 'the signaling server, e.g. http://127.0.0.1:8080/signal/ (required)',
-  },
+  ...PEER_FLAGS,
   {
     name: 'http',
     type: 'string',
@@ -63,19 +58,7 @@ const FLAGS: readonly Flag[] = [
     arg: 'N',
     help: 'volunteers to keep tunnels through, 1..8 (2)',
   },
-  {
-    name: 'nat',
-    type: 'string',
-    arg: 'TYPE',
-    help: "report this NAT type instead of finding it: unrestricted, restricted or unknown (default: found with the signaling server's NAT probe when it runs one, else unknown)",
-  },
-  { name: 'key', type: 'string', arg: 'KEY', help: 'the PeerJS API key (peerjs)' },
-  {
-    name: 'log-level',
-    type: 'string',
-    arg: 'LEVEL',
-    help: `${LOG_LEVELS.join(', ')} (info); only debug names destinations (host:port) in failure lines`,
-  },
+  logLevelFlag('only debug names destinations (host:port) in failure lines'),
 ];
 
 interface Status {
@@ -97,10 +80,6 @@ function render(status: Status): string {
     `${head} · streams ${status.streams} · ${formatBytes(status.bytesPerSecond)}/s · ` +
     `↑ ${formatBytes(status.up)} ↓ ${formatBytes(status.down)}`
   );
-}
-
-function isNat(text: string): text is NatType {
-  return NAT_TYPES.some((nat) => nat === text);
 }
 
 export const proxy: Command = {
@@ -135,12 +114,7 @@ Ctrl-C stops it.`,
 
   async run(args) {
     const flags = parseFlags(args, FLAGS);
-    const signaling = flags.text('signaling');
-    if (signaling === undefined) throw new CliError('--signaling URL is required', 2);
-    const nat = flags.text('nat');
-    if (nat !== undefined && !isNat(nat)) {
-      throw new CliError(`--nat must be one of ${NAT_TYPES.join(', ')}`, 2);
-    }
+    const { signaling, nat, key } = readPeer(flags);
     const httpAt = parseHostPort(flags.text('http') ?? '127.0.0.1:1080', 'http');
     const socksAt = parseHostPort(flags.text('socks') ?? '127.0.0.1:1081', 'socks');
     const volunteers = flags.integer('volunteers', 1, 8) ?? 2;
@@ -148,11 +122,7 @@ Ctrl-C stops it.`,
     const openTimeoutMs = flags.integer('open-timeout', 1, 600_000);
     const tunnelTimeoutMs = flags.integer('tunnel-timeout', 1, 600_000);
     const configRefreshMs = flags.integer('config-refresh', 1, 86_400_000);
-    const key = flags.text('key');
-    const logLevel = flags.text('log-level') ?? 'info';
-    if (!isLogLevel(logLevel)) {
-      throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, 2);
-    }
+    const logLevel = readLogLevel(flags);
     let consumer: Consumer;
     try {
       consumer = new Consumer({

@@ -8,7 +8,8 @@ import { bytesToBase64url } from '../protocol/bytes.ts';
 import { isSitesTemplate, SITES_CONFIG } from '../protocol/site-origins.ts';
 import { createGuardedServer } from '../server-kit/http-boundary.ts';
 import { SignalingError } from '../signaling/errors.ts';
-import { createLogger, formatLogLine, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
+import { createLogger, formatLogLine } from '../server-kit/logger.ts';
+import { listenFlags, logLevelFlag, readListen, readLogLevel } from './common-flags.ts';
 import { createSignalingService, type SignalingService } from '../signaling/service.ts';
 import { CliError, type Command } from './command.ts';
 import { listen } from '../server-kit/listen.ts';
@@ -20,14 +21,14 @@ import { createStaticSite, type StaticSite } from './static-site.ts';
 import { serveHub, serveSitesConfig } from './hub-page.ts';
 import { createSiteHosts, loopbackHubs, type SiteHosts } from './site-hosts.ts';
 
+const DEFAULT_PORT = 8080;
 const SIGNAL_PATH = '/signal/';
 const HUB_PATH = '/browse/';
 /** dist/site next to dist/cli, wherever the command is run from. */
 const DEFAULT_SITE = fileURLToPath(new URL('../site/', import.meta.url));
 
 const FLAGS: readonly Flag[] = [
-  { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on (127.0.0.1)' },
-  { name: 'port', type: 'string', arg: 'PORT', help: 'port (8080); 0 picks a free one' },
+  ...listenFlags(DEFAULT_PORT),
   {
     name: 'data-dir',
     type: 'string',
@@ -49,12 +50,7 @@ const FLAGS: readonly Flag[] = [
   },
   ...SIGNALING_FLAGS,
   ...EGRESS_FLAGS,
-  {
-    name: 'log-level',
-    type: 'string',
-    arg: 'LEVEL',
-    help: `${LOG_LEVELS.join(', ')} (info); logs are JSON lines on stderr`,
-  },
+  logLevelFlag(),
 ];
 
 interface Services {
@@ -138,13 +134,9 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
 
   async run(args) {
     const flags = parseFlags(args, FLAGS);
-    const host = flags.text('host') ?? '127.0.0.1';
-    const port = flags.integer('port', 0, 65535) ?? 8080;
+    const { host, port } = readListen(flags, DEFAULT_PORT);
     const dataDir = flags.text('data-dir') ?? '.bu';
-    const level = flags.text('log-level') ?? 'info';
-    if (!isLogLevel(level)) {
-      throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, 2);
-    }
+    const level = readLogLevel(flags);
     const policy = egressPolicy(flags);
     const signalingSettings = signalingOptions(flags, { allowSameIp: true, ignoreNat: true });
     const publicUrl = flags.text('public-url');

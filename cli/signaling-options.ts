@@ -2,7 +2,7 @@
  * The signaling server's flags, shared by `bu signaling` and `bu serve`, and how they become
  * `SignalingOptions`.
  */
-import type { IceServer } from '../protocol/matchmaking.ts';
+import type { IceServer } from '../protocol/signaling-config.ts';
 import { readFile } from 'node:fs/promises';
 import {
   DEFAULTS,
@@ -267,22 +267,24 @@ export function signalingOptions(
     const value = flags.integer(flag, 0, Number.MAX_SAFE_INTEGER);
     if (value !== undefined) options[option] = value;
   }
-  const burst = flags.integer('rate-burst', 0, Number.MAX_SAFE_INTEGER);
-  const perSecond = flags.integer('rate-per-second', 0, Number.MAX_SAFE_INTEGER);
-  if (burst !== undefined || perSecond !== undefined) {
-    options.rateLimit = {
-      burst: burst ?? DEFAULTS.rateLimit.burst,
-      perSecond: perSecond ?? DEFAULTS.rateLimit.perSecond,
-    };
-  }
-  const relayMessages = flags.integer('relay-messages-per-second', 0, Number.MAX_SAFE_INTEGER);
-  const relayBytes = flags.integer('relay-bytes-per-second', 0, Number.MAX_SAFE_INTEGER);
-  if (relayMessages !== undefined || relayBytes !== undefined) {
-    options.relayRate = {
-      messagesPerSecond: relayMessages ?? DEFAULTS.relayRate.messagesPerSecond,
-      bytesPerSecond: relayBytes ?? DEFAULTS.relayRate.bytesPerSecond,
-    };
-  }
+  const rateLimit = readGroup(
+    flags,
+    [
+      ['burst', 'rate-burst'],
+      ['perSecond', 'rate-per-second'],
+    ],
+    DEFAULTS.rateLimit,
+  );
+  if (rateLimit !== undefined) options.rateLimit = rateLimit;
+  const relayRate = readGroup(
+    flags,
+    [
+      ['messagesPerSecond', 'relay-messages-per-second'],
+      ['bytesPerSecond', 'relay-bytes-per-second'],
+    ],
+    DEFAULTS.relayRate,
+  );
+  if (relayRate !== undefined) options.relayRate = relayRate;
   const geoip4 = flags.text('geoip');
   const geoip6 = flags.text('geoip6');
   options.geoip =
@@ -293,6 +295,26 @@ export function signalingOptions(
           ...(geoip6 === undefined ? {} : { ipv6: geoip6 }),
         };
   return options;
+}
+
+/**
+ * Flags that together set one option object (each a whole number): undefined when none is
+ * given, else the object with `defaults` for the fields left out.
+ */
+function readGroup<K extends string>(
+  flags: FlagReader,
+  fields: readonly (readonly [K, string])[],
+  defaults: Readonly<Record<K, number>>,
+): Record<K, number> | undefined {
+  const group: Record<K, number> = { ...defaults };
+  let given = false;
+  for (const [field, flag] of fields) {
+    const value = flags.integer(flag, 0, Number.MAX_SAFE_INTEGER);
+    if (value === undefined) continue;
+    group[field] = value;
+    given = true;
+  }
+  return given ? group : undefined;
 }
 
 /** The entries of an `--egress-file`; a bad line is an ERR_SIGNALING_CONFIG naming it. */

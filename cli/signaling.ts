@@ -1,5 +1,6 @@
 import { SignalingError } from '../signaling/errors.ts';
-import { createLogger, isLogLevel, LOG_LEVELS } from '../server-kit/logger.ts';
+import { createLogger } from '../server-kit/logger.ts';
+import { listenFlags, logLevelFlag, readListen, readLogLevel } from './common-flags.ts';
 import { startSignalingServer, type ListenOptions } from '../signaling/server.ts';
 import { CliError, type Command } from './command.ts';
 import { flagHelp, parseFlags, type Flag } from './flags.ts';
@@ -12,20 +13,16 @@ import {
   signalingOptions,
 } from './signaling-options.ts';
 
+const DEFAULT_PORT = 9000;
+
 /** Every flag, also readable from `BU_<NAME>` (upper case, `-` as `_`); the flag wins. */
 const FLAGS: readonly Flag[] = [
-  { name: 'host', type: 'string', arg: 'HOST', help: 'address to listen on (127.0.0.1)' },
-  { name: 'port', type: 'string', arg: 'PORT', help: 'port to listen on (9000); 0 picks one' },
+  ...listenFlags(DEFAULT_PORT),
   { name: 'path', type: 'string', arg: 'PATH', help: 'prefix of every route (/)' },
   EGRESS_LIST_FLAG,
   EGRESS_FILE_FLAG,
   ...SIGNALING_FLAGS,
-  {
-    name: 'log-level',
-    type: 'string',
-    arg: 'LEVEL',
-    help: `${LOG_LEVELS.join(', ')} (info); logs are JSON lines on stderr`,
-  },
+  logLevelFlag(),
 ];
 
 function helpText(): string {
@@ -50,12 +47,8 @@ export const signaling: Command = {
 
   async run(args) {
     const flags = parseFlags(args, FLAGS);
-    const level = flags.text('log-level') ?? 'info';
-    if (!isLogLevel(level))
-      throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`, 2);
-    const logger = createLogger(level);
-    const port = flags.integer('port', 0, 65535) ?? 9000;
-    const host = flags.text('host') ?? '127.0.0.1';
+    const logger = createLogger(readLogLevel(flags));
+    const { host, port } = readListen(flags, DEFAULT_PORT);
     const path = flags.text('path');
     const egressFile = flags.text('egress-file');
     const fixedEgresses = egressList(flags);

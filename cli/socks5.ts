@@ -3,6 +3,7 @@
  * and IPv6 addresses. No I/O: the proxy feeds the bytes it has so far and gets "need more",
  * a parsed message, or an error carrying the reply code to send before closing.
  */
+import { CodedError } from '../protocol/errors.ts';
 import { formatIpv6 } from '../server-kit/ip-address.ts';
 
 export const SOCKS_VERSION = 0x05;
@@ -24,13 +25,12 @@ export const SOCKS_REPLY = {
 
 export type SocksReplyCode = (typeof SOCKS_REPLY)[keyof typeof SOCKS_REPLY];
 
-export class SocksError extends Error {
+export class SocksError extends CodedError<'ERR_PROXY_SOCKS'> {
   override name = 'SocksError';
-  readonly code = 'ERR_PROXY_SOCKS';
   /** The reply to send, or undefined when the peer is not speaking SOCKS5 (just close). */
   readonly reply: SocksReplyCode | undefined;
   constructor(reply: SocksReplyCode | undefined, message: string) {
-    super(message);
+    super('ERR_PROXY_SOCKS', message);
     this.reply = reply;
   }
 }

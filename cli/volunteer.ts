@@ -1,7 +1,7 @@
 import { Volunteer, type VolunteerState } from '../mesh/volunteer.ts';
-import { NAT_TYPES, type NatType } from '../protocol/matchmaking.ts';
 import type { TunnelRefusalReason } from '../protocol/tunnel-refused.ts';
 import { formatLogLine } from '../server-kit/logger.ts';
+import { PEER_FLAGS, readPeer } from './common-flags.ts';
 import { gatherWithUdp } from './nat-gather.ts';
 import { CliError, type Command } from './command.ts';
 import { errorText, flagHelp, parseFlags, type Flag } from './flags.ts';
@@ -10,12 +10,7 @@ import { formatBytes, StatusLine } from './status-line.ts';
 import { untilSignal } from './signals.ts';
 
 const FLAGS: readonly Flag[] = [
-  {
-    name: 'signaling',
-    type: 'string',
-    arg: 'URL',
-    help: 'the signaling server, e.g. http://127.0.0.1:8080/signal/ (required)',
-  },
+  ...PEER_FLAGS,
   { name: 'slots', type: 'string', arg: 'N', help: 'consumers served at once, 0..64 (5)' },
   {
     name: 'rate',
@@ -29,13 +24,6 @@ const FLAGS: readonly Flag[] = [
     arg: 'N',
     help: 'tunnels one consumer may have through this volunteer at once, 1..64; more are refused (4)',
   },
-  {
-    name: 'nat',
-    type: 'string',
-    arg: 'TYPE',
-    help: "report this NAT type instead of finding it: unrestricted, restricted or unknown (default: found with the signaling server's NAT probe when it runs one, else unknown)",
-  },
-  { name: 'key', type: 'string', arg: 'KEY', help: 'the PeerJS API key (peerjs)' },
 ];
 
 interface Status {
@@ -55,10 +43,6 @@ function render(status: Status): string {
     `${formatBytes(status.bytesPerSecond)}/s · ↑ ${formatBytes(status.up)} ↓ ${formatBytes(status.down)}` +
     (refused > 0 ? ` · refused ${refused}` : '')
   );
-}
-
-function isNat(text: string): text is NatType {
-  return NAT_TYPES.some((nat) => nat === text);
 }
 
 export const volunteer: Command = {
@@ -81,16 +65,10 @@ logged as {"event":"refused","reason":…,"counts":{…}}. Ctrl-C stops it.`,
 
   async run(args) {
     const flags = parseFlags(args, FLAGS);
-    const signaling = flags.text('signaling');
-    if (signaling === undefined) throw new CliError('--signaling URL is required', 2);
-    const nat = flags.text('nat');
-    if (nat !== undefined && !isNat(nat)) {
-      throw new CliError(`--nat must be one of ${NAT_TYPES.join(', ')}`, 2);
-    }
+    const { signaling, nat, key } = readPeer(flags);
     const slots = flags.integer('slots', 0, 64) ?? 5;
     const rate = flags.integer('rate', 0, Number.MAX_SAFE_INTEGER) ?? 0;
     const maxTunnelsPerConsumer = flags.integer('max-tunnels-per-consumer', 1, 64) ?? 4;
-    const key = flags.text('key');
     let runtime: Volunteer;
     try {
       runtime = new Volunteer({

@@ -51,7 +51,8 @@ const unusedLayers = {
 };
 
 // The components' CSS is in Lit's css`` templates, which a minifier leaves as written. None of
-// them interpolates or has a string where spacing matters, so comments and whitespace go.
+// them has a string where spacing matters, so comments and whitespace go; an interpolation
+// (`${name}`, another css`` block) is kept as it stands and the text around it compacted.
 const compactCss = {
   name: 'compact-css',
   setup(builder) {
@@ -60,11 +61,17 @@ const compactCss = {
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/\s+/g, ' ')
         .replace(/\s*([{};,>])\s*/g, '$1')
-        .replace(/:\s+/g, ':')
+        .replace(/:\s+/g, ':');
+    const compactTemplate = (text) =>
+      text
+        .split(/(\$\{[^}]*\})/)
+        .map((part) => (part.startsWith('${') ? part : compact(part)))
+        .join('')
         .trim();
     builder.onLoad({ filter: /components[\\/][^\\/]+\.ts$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(/\bcss`([^`]*)`/g, (whole, text) =>
-        text.includes('${') ? whole : `css\`${compact(text)}\``,
+      contents: readFileSync(args.path, 'utf8').replace(
+        /\bcss`([^`]*)`/g,
+        (_whole, text) => `css\`${compactTemplate(text)}\``,
       ),
       loader: 'ts',
     }));

@@ -2,8 +2,24 @@ import { css } from 'lit';
 
 /**
  * Theme tokens. Embedders override the public `--bu-*` custom properties; the parts read
- * the resolved `--bu-c-*` ones, which inherit into every shadow root below the widget.
+ * the resolved `--bu-c-*` ones, which inherit into every shadow root below the widget. The
+ * dark set is written once and applied both when chosen and, in `auto`, when the system is dark.
  */
+const darkTokens = css`
+  --bu-c-bg: var(--bu-background, #10151c);
+  --bu-c-surface: var(--bu-surface, #18202a);
+  --bu-c-fg: var(--bu-foreground, #e9eef4);
+  --bu-c-muted: var(--bu-muted, #a2adbb);
+  --bu-c-border: var(--bu-border, #2a3542);
+  --bu-c-accent: var(--bu-accent, #43d3b8);
+  --bu-c-accent-fg: var(--bu-accent-foreground, #05231d);
+  --bu-c-accent-soft: var(--bu-accent-soft, #143a34);
+  --bu-c-track: #3b4756;
+  --bu-c-focus: var(--bu-focus, #7fb0ff);
+  --bu-c-shadow: 0 1px 2px rgb(0 0 0 / 30%), 0 8px 24px rgb(0 0 0 / 35%);
+  color-scheme: dark;
+`;
+
 export const themeTokens = css`
   .theme-light,
   .theme-auto {
@@ -21,33 +37,11 @@ export const themeTokens = css`
     color-scheme: light;
   }
   .theme-dark {
-    --bu-c-bg: var(--bu-background, #10151c);
-    --bu-c-surface: var(--bu-surface, #18202a);
-    --bu-c-fg: var(--bu-foreground, #e9eef4);
-    --bu-c-muted: var(--bu-muted, #a2adbb);
-    --bu-c-border: var(--bu-border, #2a3542);
-    --bu-c-accent: var(--bu-accent, #43d3b8);
-    --bu-c-accent-fg: var(--bu-accent-foreground, #05231d);
-    --bu-c-accent-soft: var(--bu-accent-soft, #143a34);
-    --bu-c-track: #3b4756;
-    --bu-c-focus: var(--bu-focus, #7fb0ff);
-    --bu-c-shadow: 0 1px 2px rgb(0 0 0 / 30%), 0 8px 24px rgb(0 0 0 / 35%);
-    color-scheme: dark;
+    ${darkTokens}
   }
   @media (prefers-color-scheme: dark) {
     .theme-auto {
-      --bu-c-bg: var(--bu-background, #10151c);
-      --bu-c-surface: var(--bu-surface, #18202a);
-      --bu-c-fg: var(--bu-foreground, #e9eef4);
-      --bu-c-muted: var(--bu-muted, #a2adbb);
-      --bu-c-border: var(--bu-border, #2a3542);
-      --bu-c-accent: var(--bu-accent, #43d3b8);
-      --bu-c-accent-fg: var(--bu-accent-foreground, #05231d);
-      --bu-c-accent-soft: var(--bu-accent-soft, #143a34);
-      --bu-c-track: #3b4756;
-      --bu-c-focus: var(--bu-focus, #7fb0ff);
-      --bu-c-shadow: 0 1px 2px rgb(0 0 0 / 30%), 0 8px 24px rgb(0 0 0 / 35%);
-      color-scheme: dark;
+      ${darkTokens}
     }
   }
 `;

@@ -7,7 +7,9 @@ import type { EgressLimits } from './limits.ts';
 import type { Logger } from '../server-kit/logger.ts';
 import { keepAlive } from './keep-alive.ts';
 import type { EgressMetrics, EndpointName } from './metrics.ts';
-import type { Dialer } from './stream-types.ts';
+import type { Dialer, StreamContext } from './stream-types.ts';
+import type { WebSocketSender } from './websocket-sender.ts';
+import type { WispPacket } from '../protocol/wisp-types.ts';
 import { messageBytes, WS_CLOSE } from './websocket-message.ts';
 
 export interface EndpointShared {
@@ -24,6 +26,39 @@ export interface EndpointShared {
 
 /** Ends one connection: the WebSocket close code, our error code and what went wrong. */
 export type AbortConnection = (wsCode: number, code: string, message: string) => void;
+
+/** Counts and logs why the egress ends a connection, then closes it with our error code. */
+export function closeConnection(
+  ws: WebSocket,
+  shared: EndpointShared,
+  endpoint: EndpointName,
+  ...[wsCode, code, message]: Parameters<AbortConnection>
+): void {
+  shared.metrics.connectionCloses.inc({ endpoint, code });
+  shared.log.info('connection closed', { endpoint, code, message });
+  ws.close(wsCode, code);
+}
+
+/** What the streams of one connection run in: its packets go out through `send`. */
+export function streamContext(
+  shared: EndpointShared,
+  endpoint: EndpointName,
+  sender: WebSocketSender,
+  maxPacketBytes: number,
+  send: (packet: WispPacket) => void,
+): StreamContext {
+  return {
+    ...shared,
+    endpoint,
+    transport: {
+      maxPacketBytes,
+      get congested() {
+        return sender.congested;
+      },
+      send,
+    },
+  };
+}
 
 /** The code and text a connection is closed with after `err`: a protocol error's own code. */
 export function failureOf(err: unknown): { readonly code: string; readonly message: string } {
@@ -65,6 +100,8 @@ export function serveMessages(
   },
 ): void {
   const { abort } = handlers;
+  shared.metrics.connections.inc({ endpoint });
+  shared.metrics.connectionsOpen.inc({ endpoint });
   ws.on('message', (data, isBinary) => {
     if (!isBinary) {
       abort(WS_CLOSE.unsupportedData, 'ERR_EGRESS_TEXT_MESSAGE', 'text message');

@@ -15,26 +15,17 @@ import {
   type FetchRequestHead,
 } from '../protocol/fetch-head.ts';
 import { isProtocolError } from '../protocol/errors.ts';
-import { normalizeHost, type Destination } from './destination-policy.ts';
+import type { Destination } from './destination-policy.ts';
 import { StreamFailure } from './errors.ts';
 import { shapeResponse, upstreamRequestHeaders } from './fetch-headers.ts';
+import { approvedUrl, invalid } from './request-stream.ts';
 import type { StreamBehaviour, StreamChannel } from './stream-channel.ts';
 import type { StreamOpener } from './stream-engine.ts';
 import type { StreamContext } from './stream-types.ts';
 
-function invalid(message: string): StreamFailure {
-  return new StreamFailure('ERR_EGRESS_INVALID', message);
-}
-
-function defaultPort(protocol: string): number {
-  return protocol === 'https:' ? 443 : 80;
-}
-
 export class FetchStream implements StreamBehaviour {
   readonly #channel: StreamChannel;
   readonly #context: StreamContext;
-  readonly #hostname: string;
-  readonly #port: number;
   readonly #reader = new FetchHeadReader();
   #head: FetchRequestHead | null = null;
   #destination: Destination | null = null;
@@ -46,15 +37,13 @@ export class FetchStream implements StreamBehaviour {
   #started = false;
   #done = false;
 
-  constructor(channel: StreamChannel, context: StreamContext, hostname: string, port: number) {
+  constructor(channel: StreamChannel, context: StreamContext) {
     this.#channel = channel;
     this.#context = context;
-    this.#hostname = hostname;
-    this.#port = port;
   }
 
-  async open(): Promise<void> {
-    this.#destination = await this.#context.policy.check(this.#hostname, this.#port);
+  open(destination: Destination): void {
+    this.#destination = destination;
     this.#startWhenReady();
   }
 
@@ -99,11 +88,9 @@ export class FetchStream implements StreamBehaviour {
     const destination = this.#destination;
     if (head === null || destination === null || this.#started || this.#done) return;
     this.#started = true;
-    const url = new URL(head.url);
-    // Checked only now, after the policy: a refused destination reports 0x48, not 0x41.
-    const port = url.port === '' ? defaultPort(url.protocol) : Number(url.port);
-    if (normalizeHost(url.hostname) !== destination.host || port !== destination.port) {
-      this.#fail(invalid('the request URL does not match the stream destination'));
+    const url = approvedUrl(head.url, destination);
+    if (url instanceof StreamFailure) {
+      this.#fail(url);
       return;
     }
     const { limits, ca } = this.#context;
@@ -188,5 +175,4 @@ export class FetchStream implements StreamBehaviour {
   }
 }
 
-export const openFetch: StreamOpener = (channel, context, hostname, port) =>
-  new FetchStream(channel, context, hostname, port);
+export const openFetch: StreamOpener = (channel, context) => new FetchStream(channel, context);

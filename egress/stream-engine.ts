@@ -5,19 +5,22 @@
  * closes the connection; anything that concerns one stream closes that stream.
  */
 import type { WispPacket, WispStreamType } from '../protocol/wisp-types.ts';
+import type { Destination } from './destination-policy.ts';
 import { StreamFailure } from './errors.ts';
 import { StreamChannel, type StreamBehaviour } from './stream-channel.ts';
 import type { StreamContext } from './stream-types.ts';
 
 export type ViolationCode = 'ERR_EGRESS_STREAM_IN_USE' | 'ERR_EGRESS_UNEXPECTED_PACKET';
 
-/** Opens what sits behind a stream; rejects (a StreamFailure) to close it with a reason. */
+/**
+ * Makes what sits behind a stream. It may receive uplink bytes at once; `open` follows once the
+ * policy has approved the CONNECT's destination (unless the stream closed meanwhile), and
+ * throws (a StreamFailure) to close the stream with a reason.
+ */
 export type StreamOpener = (
   channel: StreamChannel,
   context: StreamContext,
-  hostname: string,
-  port: number,
-) => StreamBehaviour & { open(): Promise<void> };
+) => StreamBehaviour & { open(destination: Destination): void };
 
 export interface StreamEngineOptions {
   readonly context: StreamContext;
@@ -113,11 +116,15 @@ export class StreamEngine {
       channel.fail(new StreamFailure('ERR_EGRESS_INVALID', `${type} streams are not served here`));
       return;
     }
-    const behaviour = opener(channel, context, hostname, port);
+    const behaviour = opener(channel, context);
     channel.attach(behaviour);
-    // Runs after this packet is handled, so a synchronous throw also becomes a stream failure.
+    // Every stream type's destination passes the policy here, before anything is dialled. Runs
+    // after this packet is handled, so a synchronous throw also becomes a stream failure.
     Promise.resolve()
-      .then(() => behaviour.open())
+      .then(() => context.policy.check(hostname, port))
+      .then((destination) => {
+        if (!channel.closed) behaviour.open(destination);
+      })
       .catch((err: unknown) => channel.fail(err));
   }
 

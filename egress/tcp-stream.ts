@@ -4,6 +4,7 @@
  * by the uplink window.
  */
 import { connect, type Socket } from 'node:net';
+import type { Destination } from './destination-policy.ts';
 import { StreamFailure } from './errors.ts';
 import type { StreamBehaviour, StreamChannel } from './stream-channel.ts';
 import type { StreamOpener } from './stream-engine.ts';
@@ -16,22 +17,15 @@ export class TcpStream implements StreamBehaviour {
   readonly #context: StreamContext;
   #socket: Socket | null = null;
   #connected = false;
-  #cancelled = false;
   readonly #early: Array<[Uint8Array, () => void]> = [];
-  readonly #hostname: string;
-  readonly #port: number;
 
-  constructor(channel: StreamChannel, context: StreamContext, hostname: string, port: number) {
+  constructor(channel: StreamChannel, context: StreamContext) {
     this.#channel = channel;
     this.#context = context;
-    this.#hostname = hostname;
-    this.#port = port;
   }
 
-  /** Resolves, checks and connects; failures close the stream with their reason. */
-  async open(): Promise<void> {
-    const destination = await this.#context.policy.check(this.#hostname, this.#port);
-    if (this.#cancelled) return;
+  /** Connects to the approved address; failures close the stream with their reason. */
+  open(destination: Destination): void {
     const socket = this.#context.dial(destination.address, destination.port);
     this.#socket = socket;
     socket.on('error', (err) => this.#channel.fail(err));
@@ -61,11 +55,9 @@ export class TcpStream implements StreamBehaviour {
   }
 
   cancel(): void {
-    this.#cancelled = true;
     this.#early.length = 0;
     this.#socket?.destroy();
   }
 }
 
-export const openTcp: StreamOpener = (channel, context, hostname, port) =>
-  new TcpStream(channel, context, hostname, port);
+export const openTcp: StreamOpener = (channel, context) => new TcpStream(channel, context);

@@ -13,9 +13,11 @@ import { MAX_FRAME_PACKET_BYTES, type TunnelSession } from '../protocol/tunnel-s
 import { decodeWispPacket, encodeWispPacket } from '../protocol/wisp-codec.ts';
 import type { WispPacket } from '../protocol/wisp-types.ts';
 import {
+  closeConnection,
   failureOf,
   handshakeDeadline,
   serveMessages,
+  streamContext,
   type AbortConnection,
   type EndpointShared,
 } from './endpoint-shared.ts';
@@ -27,10 +29,8 @@ import { WebSocketSender } from './websocket-sender.ts';
 import { openWebSocket } from './websocket-stream.ts';
 
 export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair): void {
-  const { metrics, limits, log } = shared;
+  const { metrics, limits } = shared;
   const endpoint = 'tunnel';
-  metrics.connections.inc({ endpoint });
-  metrics.connectionsOpen.inc({ endpoint });
 
   let session: TunnelSession | null = null;
   let closed = false;
@@ -38,10 +38,8 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
   const abort: AbortConnection = (wsCode, code, message) => {
     if (closed) return;
     closed = true;
-    metrics.connectionCloses.inc({ endpoint, code });
-    log.info('connection closed', { endpoint, code, message });
     engine.close();
-    ws.close(wsCode, code);
+    closeConnection(ws, shared, endpoint, wsCode, code, message);
   };
   const send = (packet: WispPacket): void => {
     if (session === null || closed) return;
@@ -53,17 +51,7 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
     }
   };
   const engine = new StreamEngine({
-    context: {
-      ...shared,
-      endpoint,
-      transport: {
-        maxPacketBytes: MAX_FRAME_PACKET_BYTES,
-        get congested() {
-          return sender.congested;
-        },
-        send,
-      },
-    },
+    context: streamContext(shared, endpoint, sender, MAX_FRAME_PACKET_BYTES, send),
     openers: { tcp: openTcp, fetch: openFetch, websocket: openWebSocket },
     downlinkCredits: true,
     onViolation: (code, message) => abort(WS_CLOSE.protocolError, code, message),

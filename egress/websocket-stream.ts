@@ -35,8 +35,9 @@ import {
   decodeWebSocketRequestHead,
   WEBSOCKET_UPGRADE_STATUS,
 } from '../protocol/websocket-head.ts';
-import { normalizeHost, type Destination } from './destination-policy.ts';
+import type { Destination } from './destination-policy.ts';
 import { StreamFailure } from './errors.ts';
+import { approvedUrl, invalid } from './request-stream.ts';
 import type { StreamBehaviour, StreamChannel } from './stream-channel.ts';
 import type { StreamOpener } from './stream-engine.ts';
 import type { StreamContext } from './stream-types.ts';
@@ -50,14 +51,6 @@ const TOO_BIG = WS_CLOSE.tooLarge;
 /** `ws` reports a connection that ended without a close frame with this code. */
 const ABNORMAL_CLOSURE = 1006;
 
-function invalid(message: string): StreamFailure {
-  return new StreamFailure('ERR_EGRESS_INVALID', message);
-}
-
-function defaultPort(protocol: string): number {
-  return protocol === 'https:' ? 443 : 80;
-}
-
 function errorCode(err: unknown): unknown {
   return typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
 }
@@ -65,8 +58,6 @@ function errorCode(err: unknown): unknown {
 export class WebSocketStream implements StreamBehaviour {
   readonly #channel: StreamChannel;
   readonly #context: StreamContext;
-  readonly #hostname: string;
-  readonly #port: number;
   readonly #heads = new FetchHeadReader();
   readonly #frames = new WebSocketFrameReader();
   /** Downlink bytes (the response head, then frames), drained by the channel. */
@@ -91,11 +82,9 @@ export class WebSocketStream implements StreamBehaviour {
   /** `done` callbacks of uplink packets waiting for `#unsent` to reach 0. */
   readonly #waiting: Array<() => void> = [];
 
-  constructor(channel: StreamChannel, context: StreamContext, hostname: string, port: number) {
+  constructor(channel: StreamChannel, context: StreamContext) {
     this.#channel = channel;
     this.#context = context;
-    this.#hostname = hostname;
-    this.#port = port;
     // The channel destroys this buffer when the stream closes; nothing may throw from it.
     this.#down.on('error', () => undefined);
     this.#down.on('drain', () => {
@@ -103,9 +92,7 @@ export class WebSocketStream implements StreamBehaviour {
     });
   }
 
-  async open(): Promise<void> {
-    const destination = await this.#context.policy.check(this.#hostname, this.#port);
-    if (this.#done) return;
+  open(destination: Destination): void {
     this.#destination = destination;
     this.#startWhenReady();
   }
@@ -175,11 +162,9 @@ export class WebSocketStream implements StreamBehaviour {
     const head = this.#head;
     const destination = this.#destination;
     if (head === null || destination === null || this.#upstream !== null || this.#done) return;
-    const url = new URL(head.url);
-    // Checked only now, after the policy: a refused destination reports 0x48, not 0x41.
-    const port = url.port === '' ? defaultPort(url.protocol) : Number(url.port);
-    if (normalizeHost(url.hostname) !== destination.host || port !== destination.port) {
-      this.#fail(invalid('the request URL does not match the stream destination'));
+    const url = approvedUrl(head.url, destination);
+    if (url instanceof StreamFailure) {
+      this.#fail(url);
       return;
     }
     const { headers, protocols } = upstreamHandshake(head.headers);
@@ -369,5 +354,5 @@ export class WebSocketStream implements StreamBehaviour {
   }
 }
 
-export const openWebSocket: StreamOpener = (channel, context, hostname, port) =>
-  new WebSocketStream(channel, context, hostname, port);
+export const openWebSocket: StreamOpener = (channel, context) =>
+  new WebSocketStream(channel, context);

@@ -9,9 +9,11 @@ import type { WispPacket } from '../protocol/wisp-types.ts';
 import { StreamEngine } from './stream-engine.ts';
 import { openTcp } from './tcp-stream.ts';
 import {
+  closeConnection,
   failureOf,
   handshakeDeadline,
   serveMessages,
+  streamContext,
   type AbortConnection,
   type EndpointShared,
 } from './endpoint-shared.ts';
@@ -21,31 +23,15 @@ import { WS_CLOSE } from './websocket-message.ts';
 export const WISP_V2_SUBPROTOCOL = 'wisp-v2';
 
 export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
-  const { metrics, limits, log } = shared;
+  const { metrics, limits } = shared;
   const endpoint = 'wisp';
   const v2 = ws.protocol === WISP_V2_SUBPROTOCOL;
-  metrics.connections.inc({ endpoint });
-  metrics.connectionsOpen.inc({ endpoint });
 
   const sender = new WebSocketSender(ws, limits.sendHighWaterBytes, () => engine.drained());
   const send = (packet: WispPacket): void => sender.send(encodeWispPacket(packet));
-  const abort: AbortConnection = (wsCode, code, message) => {
-    metrics.connectionCloses.inc({ endpoint, code });
-    log.info('connection closed', { endpoint, code, message });
-    ws.close(wsCode, code);
-  };
+  const abort: AbortConnection = (...reason) => closeConnection(ws, shared, endpoint, ...reason);
   const engine = new StreamEngine({
-    context: {
-      ...shared,
-      endpoint,
-      transport: {
-        maxPacketBytes: MAX_WISP_PACKET_BYTES,
-        get congested() {
-          return sender.congested;
-        },
-        send,
-      },
-    },
+    context: streamContext(shared, endpoint, sender, MAX_WISP_PACKET_BYTES, send),
     openers: { tcp: openTcp },
     downlinkCredits: false,
     onViolation: (code, message) => abort(WS_CLOSE.protocolError, code, message),

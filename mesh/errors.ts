@@ -2,6 +2,7 @@
  * Errors of the peer runtime. Each has a stable `code`; stream errors carry
  * the Wisp close reason the egress (or this side) gave.
  */
+import { CodedError } from '../protocol/errors.ts';
 import type { TunnelRefusalReason } from '../protocol/tunnel-refused.ts';
 import { closeReasonName, type WispCloseReasonName } from '../protocol/wisp-types.ts';
 
@@ -14,17 +15,13 @@ export type MeshErrorCode =
   | 'ERR_STREAM_LIMIT'
   | 'ERR_FETCH_RESPONSE'
   | 'ERR_SIGNALING'
+  | 'ERR_PEERJS'
   | 'ERR_NO_VOLUNTEERS'
   | 'ERR_UNKNOWN_EGRESS'
   | 'ERR_CENSORED_LOCATION';
 
-export class MeshError extends Error {
+export class MeshError extends CodedError<MeshErrorCode> {
   override name = 'MeshError';
-  readonly code: MeshErrorCode;
-  constructor(code: MeshErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** A stream ended by a CLOSE other than a voluntary one, or by its tunnel going away. */

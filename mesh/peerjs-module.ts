@@ -31,7 +31,7 @@ function peerOf(module: unknown): PeerClass | undefined {
 /**
  * Connects a PeerJS peer to the signaling server with our token (the secret that
  * ties our HTTP calls to it), waits until it is open, and keeps it reconnecting
- * until `signal` aborts.
+ * until `signal` aborts. Failures are `ERR_PEERJS`.
  */
 export async function openPeer(options: {
   readonly server: Omit<PeerOptions, 'token' | 'config' | 'debug'>;
@@ -49,9 +49,13 @@ export async function openPeer(options: {
   try {
     await new Promise<void>((resolve, reject) => {
       peer.once('open', () => resolve());
-      peer.once('error', (err) => reject(new MeshError('ERR_SIGNALING', err.message)));
+      // PeerJS's own message is empty for some failures (a refused key: its log says why).
+      peer.once('error', (err) => {
+        const why = err.message ? `${err.type}: ${err.message}` : err.type;
+        reject(new MeshError('ERR_PEERJS', `the PeerJS connection failed (${why})`));
+      });
       options.signal.addEventListener('abort', () =>
-        reject(new MeshError('ERR_SIGNALING', 'stopped while starting')),
+        reject(new MeshError('ERR_PEERJS', 'stopped while starting')),
       );
     });
   } catch (err) {

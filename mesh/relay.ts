@@ -94,6 +94,8 @@ export class Relay {
   #socket: RelaySocket | undefined;
   /** True once anything came from the egress: from then on only its messages go to the consumer. */
   #egressSpoke = false;
+  /** Whether the egress socket is paused (see #steer). */
+  #paused = false;
   #end: RelayEnd | undefined;
   #resolveEnded!: (end: RelayEnd) => void;
   readonly #up: Direction = { queue: [], queued: 0, timer: undefined };
@@ -110,10 +112,7 @@ export class Relay {
     channel.addEventListener('message', (event) => this.#fromConsumer(event.data));
     channel.addEventListener('close', () => this.close('closed'));
     channel.addEventListener('error', () => this.close('closed'));
-    channel.addEventListener('bufferedamountlow', () => {
-      this.#socket?.resume?.();
-      this.#pump(this.#down);
-    });
+    channel.addEventListener('bufferedamountlow', () => this.#pump(this.#down));
     this.#helloTimer = setTimeout(
       () => this.close('hello-timeout'),
       options.helloTimeoutMs ?? 10_000,
@@ -150,6 +149,9 @@ export class Relay {
       }
     }
     try {
+      // A paused `ws` reads nothing, not even the egress's answer to our close: it would
+      // hold the socket (and one of the egress's per-address slots) until its 30 s timeout.
+      this.#socket?.resume?.();
       this.#socket?.close(1000);
     } catch {
       // Already closed.
@@ -236,8 +238,24 @@ export class Relay {
       if (toConsumer) this.#options.onBytes(0, message.length);
       else this.#options.onBytes(message.length, 0);
     }
-    if (toConsumer && target.bufferedAmount > PAUSE_BYTES) socket?.pause?.();
+    if (toConsumer) this.#steer(direction.queued + target.bufferedAmount);
     this.#checkOverflow(direction, target.bufferedAmount);
+  }
+
+  /**
+   * Stops reading the egress (a `ws` socket can; a browser's cannot) while more than
+   * PAUSE_BYTES wait for the consumer, in the channel's buffer or behind the rate limit, and
+   * reads again once that is down to half: a download faster than the volunteer's limit is
+   * slowed, not cut off with `overflow`.
+   */
+  #steer(waiting: number): void {
+    if (waiting > PAUSE_BYTES && !this.#paused) {
+      this.#paused = true;
+      this.#socket?.pause?.();
+    } else if (waiting <= PAUSE_BYTES / 2 && this.#paused) {
+      this.#paused = false;
+      this.#socket?.resume?.();
+    }
   }
 
   #checkOverflow(direction: Direction, buffered: number): void {

@@ -8,16 +8,15 @@ import {
   parseJsonBody,
   parseMatchmakingError,
   parseNatProbeResponse,
-  parseSignalingConfig,
   parseVolunteerPollResponse,
   type ConsumerMatchRequest,
   type ConsumerMatchResponse,
   type NatProbeRequest,
   type NatProbeResponse,
-  type SignalingConfig,
   type VolunteerPollRequest,
   type VolunteerPollResponse,
 } from '../protocol/matchmaking.ts';
+import { parseSignalingConfig, type SignalingConfig } from '../protocol/signaling-config.ts';
 import { MeshError } from './errors.ts';
 
 /** What the PeerJS client needs to reach the same server. */
@@ -59,31 +58,20 @@ export class SignalingClient {
   }
 
   async config(signal?: AbortSignal): Promise<SignalingConfig> {
-    return parseSignalingConfig(await this.#call('v1/config', undefined, signal));
-  }
-
-  /** Long-polls for a consumer; `{match: null}` when the server's wait ran out. */
-  async volunteerPoll(
-    request: VolunteerPollRequest,
-    signal?: AbortSignal,
-  ): Promise<VolunteerPollResponse> {
-    return parseVolunteerPollResponse(await this.#call('v1/volunteer/poll', request, signal));
-  }
-
-  /** Asks for volunteers; throws `ERR_NO_VOLUNTEERS` when none is free. */
-  async consumerMatch(
-    request: ConsumerMatchRequest,
-    signal?: AbortSignal,
-  ): Promise<ConsumerMatchResponse> {
-    return parseConsumerMatchResponse(await this.#call('v1/consumer/match', request, signal));
+    return parseSignalingConfig(await this.call('v1/config', undefined, signal));
   }
 
   /** Reports the mapped addresses NAT discovery found; the server says what it saw. */
   async natProbe(request: NatProbeRequest, signal?: AbortSignal): Promise<NatProbeResponse> {
-    return parseNatProbeResponse(await this.#call('v1/nat-probe', request, signal));
+    return parseNatProbeResponse(await this.call('v1/nat-probe', request, signal));
   }
 
-  async #call(route: string, body: object | undefined, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * One call: a GET without `body`, a JSON POST with it. Resolves with the parsed JSON of a 2xx
+   * answer, for the caller to check against its schema; anything else is `ERR_SIGNALING`
+   * (`ERR_NO_VOLUNTEERS` for that answer).
+   */
+  async call(route: string, body: object | undefined, signal?: AbortSignal): Promise<unknown> {
     const url = new URL(route, this.baseUrl);
     let response: Response;
     try {
@@ -126,6 +114,28 @@ export class SignalingClient {
       `signaling ${route}: ${error}${message ? ` (${message})` : ''}`,
     );
   }
+}
+
+/**
+ * Long-polls for a consumer; `{match: null}` when the server's wait ran out. (The two
+ * side-specific calls are functions, not methods, so that the widget's volunteer bundle carries
+ * no consumer schema and the hub's consumer no volunteer one.)
+ */
+export async function volunteerPoll(
+  client: SignalingClient,
+  request: VolunteerPollRequest,
+  signal?: AbortSignal,
+): Promise<VolunteerPollResponse> {
+  return parseVolunteerPollResponse(await client.call('v1/volunteer/poll', request, signal));
+}
+
+/** Asks for volunteers; throws `ERR_NO_VOLUNTEERS` when none is free. */
+export async function consumerMatch(
+  client: SignalingClient,
+  request: ConsumerMatchRequest,
+  signal?: AbortSignal,
+): Promise<ConsumerMatchResponse> {
+  return parseConsumerMatchResponse(await client.call('v1/consumer/match', request, signal));
 }
 
 /** A random PeerJS token: the secret that ties HTTP calls to our PeerJS connection. */

@@ -30,6 +30,9 @@ export class TokenBucket {
    * milliseconds to wait before they will be there.
    */
   take(bytes: number): number {
+    if (!(bytes >= 0 && bytes <= Number.MAX_SAFE_INTEGER)) {
+      throw new RangeError(`take: expected a byte count, got ${bytes}`);
+    }
     if (this.#rate === 0) return 0;
     this.#refill();
     // A message larger than the burst still goes through once the bucket is full.

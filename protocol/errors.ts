@@ -75,63 +75,47 @@ export class CodedError<Code extends string = string> extends Error {
   }
 }
 
-/** Base class of every error raised by protocol/. */
-export class ProtocolError extends CodedError<ProtocolErrorCode> {
+/**
+ * Base class of every error raised by protocol/. Each subclass narrows `Code` to its own family,
+ * so its constructor accepts only that family's codes.
+ */
+export class ProtocolError<
+  Code extends ProtocolErrorCode = ProtocolErrorCode,
+> extends CodedError<Code> {
   override name = 'ProtocolError';
 }
 
 /** A Wisp packet could not be encoded or decoded. */
-export class WispError extends ProtocolError {
+export class WispError extends ProtocolError<WispErrorCode> {
   override name = 'WispError';
-  declare readonly code: WispErrorCode;
-  constructor(code: WispErrorCode, message: string) {
-    super(code, message);
-  }
 }
 
 /** The Noise handshake or a Noise cipher state failed. */
-export class NoiseError extends ProtocolError {
+export class NoiseError extends ProtocolError<NoiseErrorCode> {
   override name = 'NoiseError';
-  declare readonly code: NoiseErrorCode;
-  constructor(code: NoiseErrorCode, message: string) {
-    super(code, message);
-  }
 }
 
 /** A tunnel message (HELLO, REFUSED, handshake or sealed frame) was rejected. */
-export class TunnelError extends ProtocolError {
+export class TunnelError extends ProtocolError<TunnelErrorCode> {
   override name = 'TunnelError';
-  declare readonly code: TunnelErrorCode;
-  constructor(code: TunnelErrorCode, message: string) {
-    super(code, message);
-  }
 }
 
 /** An HTTP request or response head of a fetch stream was rejected. */
-export class FetchHeadError extends ProtocolError {
+export class FetchHeadError extends ProtocolError<FetchHeadErrorCode> {
   override name = 'FetchHeadError';
-  declare readonly code: FetchHeadErrorCode;
-  constructor(code: FetchHeadErrorCode, message: string) {
-    super(code, message);
-  }
 }
 
 /** A message frame of a websocket stream was rejected. */
-export class WebSocketFrameError extends ProtocolError {
+export class WebSocketFrameError extends ProtocolError<WebSocketFrameErrorCode> {
   override name = 'WebSocketFrameError';
-  declare readonly code: WebSocketFrameErrorCode;
-  constructor(code: WebSocketFrameErrorCode, message: string) {
-    super(code, message);
-  }
 }
 
 /**
  * A JSON message (PeerJS signaling or matchmaking) did not match its schema.
  * `path` names the offending field, e.g. `payload.sdp`.
  */
-export class SchemaError extends ProtocolError {
+export class SchemaError extends ProtocolError<SchemaErrorCode> {
   override name = 'SchemaError';
-  declare readonly code: SchemaErrorCode;
   readonly path: string;
   constructor(code: SchemaErrorCode, message: string, path = '') {
     super(code, message);

@@ -1,13 +1,14 @@
 /**
- * JSON shapes of the signaling server's HTTP API: volunteer polls, consumer matches, error
- * bodies, and `GET {path}v1/config`. Each parser takes already-parsed JSON (`unknown`, see
+ * JSON shapes of the signaling server's matchmaking API: volunteer polls, consumer matches, NAT
+ * probes, error bodies and the egress list they share with `GET {path}v1/config` (whose body
+ * lives in signaling-config.ts). Each parser takes already-parsed JSON (`unknown`, see
  * `parseJsonBody`) and returns a fresh typed value holding only the known fields, or throws
  * `SchemaError` with `path` naming the field. Unknown fields are ignored, so an older peer can
  * talk to a newer one. The server checks what it receives and clients check what they get
  * back: a compromised or broken server must not crash a volunteer's tab either.
  */
 import { parseJsonText } from './json-text.ts';
-import { MAX_SIGNALING_MESSAGE_BYTES, MAX_TUNNEL_MESSAGE_BYTES } from './limits.ts';
+import { MAX_SIGNALING_MESSAGE_BYTES } from './limits.ts';
 import {
   isValidPeerId,
   isValidToken,
@@ -70,14 +71,7 @@ export const MAX_HAVE = 32;
 export const MAX_EGRESSES = 32;
 export const MAX_EGRESS_ID_LENGTH = 64;
 export const MAX_EGRESS_URL_LENGTH = 2048;
-export const MAX_ICE_SERVERS = 16;
-export const MAX_ICE_URLS = 8;
-/** Longest ICE URL, username or credential (TURN REST credentials are about 100 characters). */
-export const MAX_ICE_TEXT_LENGTH = 512;
 export const MAX_ERROR_MESSAGE_LENGTH = 1024;
-/** Longest wait a server may announce (long polls, alive timeout): one hour. */
-export const MAX_ANNOUNCED_TIMEOUT_MS = 3_600_000;
-
 export interface VolunteerPollRequest {
   readonly id: string;
   readonly token: string;
@@ -158,51 +152,12 @@ export interface MatchmakingError {
   readonly message?: string;
 }
 
-/** Assignable to the DOM's `RTCIceServer`, hence mutable arrays. */
-export interface IceServer {
-  readonly urls: string | string[];
-  readonly username?: string;
-  readonly credential?: string;
-}
-
-/** What a client needs to size its own buffers and timers to the server's. */
-export interface SignalingLimits {
-  /** Largest tunnel message (one data-channel message), at most `MAX_TUNNEL_MESSAGE_BYTES`. */
-  readonly maxTunnelMessageBytes: number;
-  /** Largest PeerJS message or matchmaking body the server accepts. */
-  readonly maxSignalingMessageBytes: number;
-  /** Largest `count` of a consumer match. */
-  readonly maxConsumerVolunteers: number;
-  /** Largest `slots` of a volunteer poll. */
-  readonly maxVolunteerSlots: number;
-  /** How long the server holds a volunteer poll open. */
-  readonly pollTimeoutMs: number;
-  /** How long the server holds a consumer match open. */
-  readonly matchTimeoutMs: number;
-  /** Silence after which a PeerJS id is freed; heartbeats must come more often. */
-  readonly aliveTimeoutMs: number;
-}
-
-export interface SignalingConfig {
-  readonly iceServers: IceServer[];
-  readonly egresses: readonly EgressInfo[];
-  readonly limits: SignalingLimits;
-  /** The caller's country, `??` when unknown. */
-  readonly country: string;
-  /** Countries where volunteering is unsafe: a volunteer there is told not to share. */
-  readonly censored?: readonly string[];
-  /** The server's NAT probe, when it runs one (docs/signaling.md, "NAT discovery"). */
-  readonly natProbe?: NatProbeInfo;
-}
-
 const COUNTRY = /^(?:[A-Z]{2}|\?\?)$/;
 /** A private pool tag: 32 bytes (a hash of the passphrase) in lowercase hex. */
 const POOL = /^[0-9a-f]{64}$/;
 const EGRESS_ID = /^[A-Za-z0-9._-]+$/;
 /** 32 bytes in unpadded base64url; the last character carries two bits, the rest zero. */
 const PUBLIC_KEY = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
-const ICE_URL = /^(?:stun|stuns|turn|turns):[^\s]+$/;
-const TURN_URL = /^turns?:/;
 
 /** ISO 3166-1 alpha-2 shape (two uppercase letters) or `??` for unknown. */
 export function isCountryCode(cc: string): boolean {
@@ -245,8 +200,7 @@ export function parseJsonBody(text: string): unknown {
 export function parseVolunteerPollRequest(body: unknown): VolunteerPollRequest {
   const record = expectRecord(body, '');
   const request = {
-    id: expectId(readField(record, 'id'), 'id'),
-    token: expectToken(readField(record, 'token')),
+    ...readCredentials(record),
     slots: expectInteger(readField(record, 'slots'), 'slots', 0, MAX_VOLUNTEER_SLOTS),
     nat: expectOneOf(readField(record, 'nat'), 'nat', NAT_TYPES),
     kind: expectOneOf(readField(record, 'kind'), 'kind', VOLUNTEER_KINDS),
@@ -271,8 +225,7 @@ export function parseVolunteerPollResponse(body: unknown): VolunteerPollResponse
 export function parseConsumerMatchRequest(body: unknown): ConsumerMatchRequest {
   const record = expectRecord(body, '');
   const request = {
-    id: expectId(readField(record, 'id'), 'id'),
-    token: expectToken(readField(record, 'token')),
+    ...readCredentials(record),
     count: expectInteger(readField(record, 'count'), 'count', 1, MAX_MATCH_COUNT),
     nat: expectOneOf(readField(record, 'nat'), 'nat', NAT_TYPES),
   };
@@ -302,8 +255,7 @@ const MAPPED = /^(?:\[[0-9A-Fa-f:.]{2,45}\]|[0-9.]{7,15}):\d{1,5}$/;
 export function parseNatProbeRequest(body: unknown): NatProbeRequest {
   const record = expectRecord(body, '');
   return {
-    id: expectId(readField(record, 'id'), 'id'),
-    token: expectToken(readField(record, 'token')),
+    ...readCredentials(record),
     mapped: expectArray(readField(record, 'mapped'), 'mapped', 0, MAX_NAT_MAPPED).map(
       (item, index) =>
         expectString(item, childPath('mapped', index), {
@@ -374,109 +326,8 @@ export function parseEgressInfo(value: unknown, path = ''): EgressInfo {
   };
 }
 
-export function parseSignalingConfig(body: unknown): SignalingConfig {
-  const record = expectRecord(body, '');
-  const servers = expectArray(readField(record, 'iceServers'), 'iceServers', 0, MAX_ICE_SERVERS);
-  return {
-    iceServers: servers.map((server, index) =>
-      parseIceServer(server, childPath('iceServers', index)),
-    ),
-    egresses: readEgresses(record),
-    limits: parseLimits(readField(record, 'limits')),
-    country: expectCountry(readField(record, 'country'), 'country'),
-    ...readCensored(record),
-    ...readNatProbe(record),
-  };
-}
-
-function readNatProbe(record: object): { natProbe?: NatProbeInfo } {
-  const raw = readField(record, 'natProbe');
-  if (raw === undefined) return {};
-  const urls = expectArray(readField(expectRecord(raw, 'natProbe'), 'urls'), 'natProbe.urls', 2, 2);
-  return {
-    natProbe: {
-      urls: urls.map((url, index) =>
-        expectString(url, childPath('natProbe.urls', index), {
-          minLength: 6,
-          maxLength: 300,
-          pattern: /^stun:[^\s/?#]+$/,
-          describe: 'a stun: URL',
-        }),
-      ),
-    },
-  };
-}
-
-const MAX_CENSORED = 300;
-
-function readCensored(record: object): { censored?: string[] } {
-  const raw = readField(record, 'censored');
-  if (raw === undefined) return {};
-  const list = expectArray(raw, 'censored', 0, MAX_CENSORED);
-  return { censored: list.map((cc, index) => expectCountry(cc, childPath('censored', index))) };
-}
-
-function parseIceServer(value: unknown, path: string): IceServer {
-  const record = expectRecord(value, path);
-  const urlsPath = childPath(path, 'urls');
-  const rawUrls = readField(record, 'urls');
-  const urls =
-    typeof rawUrls === 'string'
-      ? expectIceUrl(rawUrls, urlsPath)
-      : expectArray(rawUrls, urlsPath, 1, MAX_ICE_URLS).map((url, index) =>
-          expectIceUrl(url, childPath(urlsPath, index)),
-        );
-  const username = readOptionalIceText(record, 'username', path);
-  const credential = readOptionalIceText(record, 'credential', path);
-  // RTCPeerConnection throws on a TURN server without both, which would stop every peer.
-  const turn = (typeof urls === 'string' ? [urls] : urls).some((url) => TURN_URL.test(url));
-  if (turn && (username === undefined || credential === undefined)) {
-    throw invalid(
-      childPath(path, username === undefined ? 'username' : 'credential'),
-      'is required for a TURN server',
-    );
-  }
-  return {
-    urls,
-    ...(username === undefined ? {} : { username }),
-    ...(credential === undefined ? {} : { credential }),
-  };
-}
-
-function expectIceUrl(value: unknown, path: string): string {
-  return expectString(value, path, {
-    minLength: 1,
-    maxLength: MAX_ICE_TEXT_LENGTH,
-    pattern: ICE_URL,
-    describe: 'a stun:, stuns:, turn: or turns: URL',
-  });
-}
-
-function readOptionalIceText(record: object, key: string, path: string): string | undefined {
-  const value = readField(record, key);
-  if (value === undefined) return undefined;
-  return expectString(value, childPath(path, key), {
-    minLength: 0,
-    maxLength: MAX_ICE_TEXT_LENGTH,
-  });
-}
-
-function parseLimits(value: unknown): SignalingLimits {
-  const record = expectRecord(value, 'limits');
-  const limit = (key: string, max: number): number =>
-    expectInteger(readField(record, key), childPath('limits', key), 1, max);
-  return {
-    maxTunnelMessageBytes: limit('maxTunnelMessageBytes', MAX_TUNNEL_MESSAGE_BYTES),
-    maxSignalingMessageBytes: limit('maxSignalingMessageBytes', MAX_SIGNALING_MESSAGE_BYTES),
-    maxConsumerVolunteers: limit('maxConsumerVolunteers', MAX_MATCH_COUNT),
-    maxVolunteerSlots: limit('maxVolunteerSlots', MAX_VOLUNTEER_SLOTS),
-    pollTimeoutMs: limit('pollTimeoutMs', MAX_ANNOUNCED_TIMEOUT_MS),
-    matchTimeoutMs: limit('matchTimeoutMs', MAX_ANNOUNCED_TIMEOUT_MS),
-    aliveTimeoutMs: limit('aliveTimeoutMs', MAX_ANNOUNCED_TIMEOUT_MS),
-  };
-}
-
-function readEgresses(record: object): readonly EgressInfo[] {
+/** The `egresses` list of a match response or of the client config, ids unique. */
+export function readEgresses(record: object): readonly EgressInfo[] {
   const items = expectArray(readField(record, 'egresses'), 'egresses', 0, MAX_EGRESSES);
   const egresses = items.map((item, index) => parseEgressInfo(item, childPath('egresses', index)));
   // A consumer names its egress by id in HELLO; two entries with one id would be ambiguous.
@@ -516,15 +367,20 @@ function expectId(value: unknown, path: string): string {
   );
 }
 
-function expectToken(value: unknown): string {
-  return expectStringWhere(
-    value,
-    'token',
-    isValidToken,
-    `1 to ${MAX_TOKEN_LENGTH} printable ASCII characters without spaces`,
-  );
+/** The PeerJS id and token every request names its sender with. */
+function readCredentials(record: object): { id: string; token: string } {
+  return {
+    id: expectId(readField(record, 'id'), 'id'),
+    token: expectStringWhere(
+      readField(record, 'token'),
+      'token',
+      isValidToken,
+      `1 to ${MAX_TOKEN_LENGTH} printable ASCII characters without spaces`,
+    ),
+  };
 }
 
-function expectCountry(value: unknown, path: string): string {
+/** A country code field: two uppercase letters or `??` (see `isCountryCode`). */
+export function expectCountry(value: unknown, path: string): string {
   return expectStringWhere(value, path, isCountryCode, 'two uppercase letters or "??"');
 }

@@ -36,10 +36,6 @@ export const TUNNEL_REFUSAL_REASON_NAMES = Object.keys(
 /** A REFUSED message is exactly the kind byte and the reason byte. */
 export const REFUSED_MESSAGE_BYTES = 2;
 
-const REASON_BY_BYTE: ReadonlyMap<number, TunnelRefusalReason> = new Map(
-  TUNNEL_REFUSAL_REASON_NAMES.map((name) => [TUNNEL_REFUSAL_REASONS[name], name]),
-);
-
 export function isTunnelRefusalReason(value: unknown): value is TunnelRefusalReason {
   return typeof value === 'string' && TUNNEL_REFUSAL_REASON_NAMES.some((name) => name === value);
 }
@@ -66,7 +62,9 @@ export function decodeRefused(message: Uint8Array): { readonly reason: TunnelRef
       `REFUSED is ${REFUSED_MESSAGE_BYTES} bytes; this one has ${message.length}`,
     );
   }
-  const reason = REASON_BY_BYTE.get(byte);
+  // A search of five, not a table: a bundle that never decodes REFUSED (the widget's
+  // volunteer) then carries nothing for it.
+  const reason = TUNNEL_REFUSAL_REASON_NAMES.find((name) => TUNNEL_REFUSAL_REASONS[name] === byte);
   if (reason === undefined) {
     throw new TunnelError(
       'ERR_TUNNEL_REFUSAL',

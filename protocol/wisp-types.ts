@@ -67,16 +67,19 @@ export const WISP_EXTENSION_IDS = {
 } as const;
 export type WispExtensionName = keyof typeof WISP_EXTENSION_IDS;
 
-const CLOSE_REASON_BY_CODE: ReadonlyMap<number, WispCloseReasonName> = new Map(
-  (Object.keys(WISP_CLOSE_REASONS) as WispCloseReasonName[]).map((name) => [
-    WISP_CLOSE_REASONS[name],
-    name,
-  ]),
-);
+/**
+ * The spec's name for close reason `code`. A search of fifteen, not a table built at load: a
+ * bundle that never names a close reason (the widget's volunteer) then carries none of them.
+ */
+function knownCloseReason(code: number): WispCloseReasonName | undefined {
+  return (Object.keys(WISP_CLOSE_REASONS) as WispCloseReasonName[]).find(
+    (name) => WISP_CLOSE_REASONS[name] === code,
+  );
+}
 
 /** True when `code` is a close reason the spec defines. */
 export function isKnownCloseReason(code: number): code is WispCloseReasonCode {
-  return CLOSE_REASON_BY_CODE.has(code);
+  return knownCloseReason(code) !== undefined;
 }
 
 /**
@@ -84,7 +87,7 @@ export function isKnownCloseReason(code: number): code is WispCloseReasonCode {
  * tells receivers to treat them; this also keeps metric labels to a fixed set.
  */
 export function closeReasonName(code: number): WispCloseReasonName {
-  return CLOSE_REASON_BY_CODE.get(code) ?? 'unspecified';
+  return knownCloseReason(code) ?? 'unspecified';
 }
 
 /** Opens a stream. `streamId` is never 0. */

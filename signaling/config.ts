@@ -5,15 +5,17 @@
  */
 import { MAX_SIGNALING_MESSAGE_BYTES, MAX_TUNNEL_MESSAGE_BYTES } from '../protocol/limits.ts';
 import {
-  MAX_ANNOUNCED_TIMEOUT_MS,
   MAX_MATCH_COUNT,
   MAX_VOLUNTEER_SLOTS,
   parseEgressInfo,
-  parseSignalingConfig,
   type EgressInfo,
-  type IceServer,
   type NatProbeInfo,
 } from '../protocol/matchmaking.ts';
+import {
+  MAX_ANNOUNCED_TIMEOUT_MS,
+  parseSignalingConfig,
+  type IceServer,
+} from '../protocol/signaling-config.ts';
 import { isValidPeerjsKey } from '../protocol/peerjs-messages.ts';
 import { SchemaError } from '../protocol/errors.ts';
 import { SignalingError } from './errors.ts';

@@ -13,6 +13,7 @@
 import { asWireHead, siteCsp, type WireRequest } from './hub-wire.ts';
 import { receiveStream, sendStream } from './port-stream.ts';
 import { realUrlFor, type SiteScope } from './proxy-url.ts';
+import { takeOverAtOnce, type FetchEventLike, type WorkerScopeLike } from './worker-scope.ts';
 import {
   bootUrl,
   isProxiableUrl,
@@ -28,30 +29,11 @@ interface ClientLike {
   readonly type: string;
   postMessage(message: unknown, transfer: Transferable[]): void;
 }
-interface FetchEventLike extends Event {
-  readonly request: Request;
-  readonly clientId: string;
-  readonly resultingClientId: string;
-  respondWith(response: Promise<Response> | Response): void;
-}
-interface ExtendableEventLike extends Event {
-  waitUntil(promise: Promise<unknown>): void;
-}
-interface SiteWorkerScope {
-  readonly location: Location;
-  readonly clients: {
-    matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<ClientLike[]>;
-    get(id: string): Promise<ClientLike | undefined>;
-    claim(): Promise<void>;
-  };
-  skipWaiting(): Promise<void>;
-  addEventListener(type: 'fetch', listener: (event: FetchEventLike) => void): void;
-  addEventListener(type: 'message', listener: (event: Event) => void): void;
-  addEventListener(
-    type: 'install' | 'activate',
-    listener: (event: ExtendableEventLike) => void,
-  ): void;
-}
+type SiteWorkerScope = WorkerScopeLike<{
+  matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<ClientLike[]>;
+  get(id: string): Promise<ClientLike | undefined>;
+  claim(): Promise<void>;
+}>;
 const worker = self as unknown as SiteWorkerScope;
 
 const params = new URLSearchParams(worker.location.search);
@@ -73,8 +55,7 @@ const ACK_TIMEOUT_MS = 10_000;
 const HEAD_TIMEOUT_MS = 120_000;
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
-worker.addEventListener('install', () => void worker.skipWaiting());
-worker.addEventListener('activate', (event) => event.waitUntil(worker.clients.claim()));
+takeOverAtOnce(worker);
 
 // A boot page means the hub opened this origin afresh (maybe a new hub page): the old port
 // may lead to a hub that is gone, so the next request asks for a new one at once.

@@ -8,25 +8,9 @@ import { cleanupOutdatedCaches, precacheAndRoute } from 'workbox-precaching';
 import { HUB_PATH } from './hub-wire.ts';
 import { PROXY_PREFIX } from './proxy-url.ts';
 import { shellIntegrity } from './shell-integrity.ts';
+import { takeOverAtOnce, type WorkerScopeLike } from './worker-scope.ts';
 
-interface FetchEventLike extends Event {
-  readonly request: Request;
-  respondWith(response: Promise<Response> | Response): void;
-}
-interface ExtendableEventLike extends Event {
-  waitUntil(promise: Promise<unknown>): void;
-}
-interface ServiceWorkerScopeLike {
-  readonly location: Location;
-  readonly clients: { claim(): Promise<void> };
-  skipWaiting(): Promise<void>;
-  addEventListener(type: 'fetch', listener: (event: FetchEventLike) => void): void;
-  addEventListener(
-    type: 'install' | 'activate',
-    listener: (event: ExtendableEventLike) => void,
-  ): void;
-}
-const sw = self as unknown as ServiceWorkerScopeLike;
+const sw = self as unknown as WorkerScopeLike<{ claim(): Promise<void> }>;
 // Written exactly so, `self.__WB_MANIFEST`: workbox-build replaces that text with the list.
 const PRECACHE = (
   self as unknown as {
@@ -34,8 +18,7 @@ const PRECACHE = (
   }
 ).__WB_MANIFEST;
 
-sw.addEventListener('install', () => void sw.skipWaiting());
-sw.addEventListener('activate', (event) => event.waitUntil(sw.clients.claim()));
+takeOverAtOnce(sw);
 
 sw.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);

@@ -107,6 +107,21 @@ export function memory(pid: number): Memory {
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }
 
+export const MiB = 2 ** 20;
+
+/** How far a process's memory grew under a load, in MiB. */
+export interface MemoryGrowth {
+  /** Peak resident set now (VmHWM) minus the resident set before the load. */
+  readonly growthMiB: number;
+  readonly peakRssMiB: number;
+}
+
+/** The growth of `pid` over `baseRss`, its resident set (bytes) before the load. */
+export function memoryGrowth(pid: number, baseRss: number): MemoryGrowth {
+  const { peak } = memory(pid);
+  return { growthMiB: (peak - baseRss) / MiB, peakRssMiB: peak / MiB };
+}
+
 /** A port free on 127.0.0.1 right now, for servers that cannot be told to pick one. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

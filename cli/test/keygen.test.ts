@@ -25,7 +25,9 @@ describe('bu (built CLI)', () => {
     const help = await bu('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/keygen\s+create an egress key/);
-    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(
+      await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
       version: string;
     };
     expect((await bu('--version')).stdout.trim()).toBe(pkg.version);

@@ -14,10 +14,10 @@ import {
   parseEgressInfo,
   parseJsonBody,
   parseMatchmakingError,
-  parseSignalingConfig,
   parseVolunteerPollRequest,
   parseVolunteerPollResponse,
 } from '../matchmaking.ts';
+import { parseSignalingConfig } from '../signaling-config.ts';
 import { FUZZ_RUNS } from './fuzz-helpers.ts';
 import { parsesOrSchemaError, samplePools, textFor, valueFor } from './fuzz-inputs.ts';
 import {

@@ -15,11 +15,11 @@ import {
   parseEgressInfo,
   parseJsonBody,
   parseMatchmakingError,
-  parseSignalingConfig,
   parseVolunteerPollRequest,
   parseVolunteerPollResponse,
   VOLUNTEER_KINDS,
 } from '../matchmaking.ts';
+import { parseSignalingConfig } from '../signaling-config.ts';
 import {
   consumerMatchRequestArb,
   consumerMatchResponseArb,

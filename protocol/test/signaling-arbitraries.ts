@@ -16,12 +16,11 @@ import {
   type ConsumerMatchRequest,
   type ConsumerMatchResponse,
   type EgressInfo,
-  type IceServer,
   type MatchmakingError,
-  type SignalingConfig,
   type VolunteerPollRequest,
   type VolunteerPollResponse,
 } from '../matchmaking.ts';
+import type { IceServer, SignalingConfig } from '../signaling-config.ts';
 import {
   HEARTBEAT,
   NOTICE_TYPES,

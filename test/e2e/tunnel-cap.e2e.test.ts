@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebrtc } from '../../cli/node-webrtc.ts';
 import { MeshError, TunnelRefusedError } from '../../mesh/errors.ts';
 import { loadPeer } from '../../mesh/peerjs-module.ts';
-import { randomToken, SignalingClient } from '../../mesh/signaling-client.ts';
+import { consumerMatch, randomToken, SignalingClient } from '../../mesh/signaling-client.ts';
 import { TunnelClient } from '../../mesh/tunnel-client.ts';
 import { base64urlToBytes } from '../../protocol/bytes.ts';
 import type { EgressInfo } from '../../protocol/matchmaking.ts';
@@ -68,7 +68,7 @@ async function matchedPeer(): Promise<Matched> {
     peer.once('open', () => resolve());
     peer.once('error', reject);
   });
-  const match = () => client.consumerMatch({ id: peer.id, token, count: 1, nat: 'unknown' });
+  const match = () => consumerMatch(client, { id: peer.id, token, count: 1, nat: 'unknown' });
   const first = await match();
   const volunteerId = first.volunteers[0]?.id;
   const egress = first.egresses[0];

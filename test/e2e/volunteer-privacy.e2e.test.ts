@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { installNodeWebrtc } from '../../cli/node-webrtc.ts';
 import { loadPeer } from '../../mesh/peerjs-module.ts';
 import type { RelaySocket } from '../../mesh/relay.ts';
-import { randomToken, SignalingClient } from '../../mesh/signaling-client.ts';
+import { consumerMatch, randomToken, SignalingClient } from '../../mesh/signaling-client.ts';
 import { Volunteer } from '../../mesh/volunteer.ts';
 import { encodeHello } from '../../protocol/tunnel-hello.ts';
 import { decodeRefused, type TunnelRefusalReason } from '../../protocol/tunnel-refused.ts';
@@ -144,7 +144,7 @@ describe('bad input from a consumer', () => {
         peer.once('open', () => resolve());
         peer.once('error', reject);
       });
-      const match = await client.consumerMatch({ id: peer.id, token, count: 1, nat: 'unknown' });
+      const match = await consumerMatch(client, { id: peer.id, token, count: 1, nat: 'unknown' });
       const target = match.volunteers[0]?.id;
       if (target === undefined) throw new Error('no volunteer matched');
       const connection = peer.connect(target, { serialization: 'raw', reliable: true });
