@@ -20,6 +20,7 @@ import { isValidPeerjsKey } from '../protocol/peerjs-messages.ts';
 import { SchemaError } from '../protocol/errors.ts';
 import { SignalingError } from './errors.ts';
 import type { Logger } from '../server-kit/logger.ts';
+import type { SignalingStore } from './store.ts';
 
 export interface GeoipFiles {
   /** IPv4 ranges: `LOW,HIGH,CC` with integer addresses (Tor `geoip`, ip-location-db `-num`). */
@@ -107,6 +108,11 @@ export interface SignalingOptions {
   /** What one PeerJS id may send to be relayed; a burst of four seconds' worth is allowed. */
   readonly relayRate?: RelayRate;
   readonly logger?: Logger;
+  /**
+   * Makes the state shared across instances (store.ts); the in-memory store when absent. The
+   * service calls it once, at start, and closes the store when it closes.
+   */
+  readonly store?: (settings: SignalingSettings) => SignalingStore;
 }
 
 /** A relay budget holds this many seconds' worth of its rate (relay-budget.ts). */

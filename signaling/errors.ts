@@ -92,5 +92,6 @@ export const REFUSAL_TEXT = {
   origin: 'Origin not allowed',
   idsPerAddress: 'Too many ids connected from your address; close one or try again later',
   relayRate: 'Too many messages; some were dropped, slow down',
+  backlog: 'Too many messages at once while the server was busy; slow down',
   internal: 'Internal server error',
 } as const;

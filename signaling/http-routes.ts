@@ -29,14 +29,15 @@ import type { Matchmaker } from './matchmaker.ts';
 import type { NatProbe } from './nat-probe.ts';
 import type { SignalingMetrics } from './metrics.ts';
 import type { NetworkState } from './netstate.ts';
-import type { PeerRegistry } from './peer-registry.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import type { PeerDirectory } from './store.ts';
 
 export interface HttpContext {
   readonly settings: SignalingSettings;
   /** The egress list as it is now (it can change at run time: SignalingService.setEgresses). */
   egresses(): readonly EgressInfo[];
-  readonly registry: PeerRegistry;
+  /** Who holds which PeerJS id (store.ts), wherever the peer is connected. */
+  readonly directory: PeerDirectory;
   readonly matchmaker: Matchmaker;
   /** The NAT probe's STUN responders, when the server runs them. */
   readonly natProbe: NatProbe | undefined;
@@ -70,7 +71,7 @@ const KEY_ROUTE = /^([^/]+)\/(id|peers)$/;
 export function createHttpRoutes(
   context: HttpContext,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => boolean {
-  const { settings, registry, metrics } = context;
+  const { settings, directory, metrics } = context;
 
   const routes: Readonly<Record<string, RouteEntry>> = {
     '': { method: 'GET', limited: false, run: (_req, res) => sendJson(res, 200, describe()) },
@@ -98,8 +99,8 @@ export function createHttpRoutes(
     'v1/netstate': {
       method: 'GET',
       limited: false,
-      run: (_req, res) =>
-        sendText(res, 200, context.netstate.text(), 'application/json; charset=utf-8'),
+      run: async (_req, res) =>
+        sendText(res, 200, await context.netstate.text(), 'application/json; charset=utf-8'),
     },
     'v1/volunteer/poll': { method: 'POST', limited: true, run: poll },
     'v1/consumer/match': { method: 'POST', limited: true, run: match },
@@ -124,30 +125,30 @@ export function createHttpRoutes(
     return {
       method: 'GET',
       limited: true,
-      run: (_req, res) => {
+      run: async (_req, res) => {
         // The stock server ignores the key here; checking it keeps ids for this key only.
         if (key !== settings.key) throw new HttpError('unauthorized', 'invalid key');
         if (what === 'id') {
-          sendText(res, 200, freshId(), 'text/plain; charset=utf-8');
+          sendText(res, 200, await freshId(), 'text/plain; charset=utf-8');
         } else if (!settings.allowDiscovery) {
           throw new HttpError('unauthorized', 'peer discovery is disabled on this server');
         } else {
-          sendJson(res, 200, [...registry.ids()]);
+          sendJson(res, 200, await directory.ids());
         }
       },
     };
   }
 
-  function freshId(): string {
+  async function freshId(): Promise<string> {
     for (;;) {
       const id = randomUUID();
-      if (registry.get(id) === undefined) return id;
+      if ((await directory.lookup(id)) === undefined) return id;
     }
   }
 
   async function poll(req: IncomingMessage, res: ServerResponse, from: From): Promise<void> {
     const request = parseVolunteerPollRequest(await readJson(req));
-    authenticate(request.id, request.token);
+    await authenticate(request.id, request.token);
     const abort = abortOnClose(res);
     const match = await context.matchmaker.poll(
       request,
@@ -162,7 +163,7 @@ export function createHttpRoutes(
     let request;
     try {
       request = parseConsumerMatchRequest(await readJson(req));
-      authenticate(request.id, request.token);
+      await authenticate(request.id, request.token);
     } catch (err) {
       metrics.denied(
         err instanceof HttpError && err.code === 'unauthorized' ? 'unauthorized' : 'bad-request',
@@ -184,7 +185,11 @@ export function createHttpRoutes(
       throw err;
     }
     metrics.matched(volunteers.length);
-    context.netstate.matched(request.id, country, volunteers.map(volunteerCountry));
+    context.netstate.matched(
+      request.id,
+      country,
+      await Promise.all(volunteers.map(volunteerCountry)),
+    );
     const body: ConsumerMatchResponse = {
       volunteers: volunteers.map((id) => ({ id })),
       egresses: context.egresses(),
@@ -206,22 +211,22 @@ export function createHttpRoutes(
     from: From,
   ): Promise<void> {
     const request = parseNatProbeRequest(await readJson(req));
-    authenticate(request.id, request.token);
+    await authenticate(request.id, request.token);
     const nat = context.natProbe?.judge(from.ip, request.mapped);
-    if (nat !== undefined) context.matchmaker.proven(request.id, nat);
+    if (nat !== undefined) await context.matchmaker.proven(request.id, nat);
     metrics.natProbed(nat ?? 'unknown');
     const body: NatProbeResponse = { nat: nat ?? 'unknown' };
     sendJson(res, 200, body);
   }
 
   /** Where a matched volunteer is, from the address its PeerJS socket came from. */
-  function volunteerCountry(id: string): { id: string; country: string } {
-    const peer = registry.get(id);
+  async function volunteerCountry(id: string): Promise<{ id: string; country: string }> {
+    const peer = await directory.lookup(id);
     return { id, country: peer === undefined ? UNKNOWN_COUNTRY : context.country(peer.ip) };
   }
 
-  function authenticate(id: string, token: string): void {
-    if (registry.authenticate(id, token) === undefined) {
+  async function authenticate(id: string, token: string): Promise<void> {
+    if ((await directory.authenticate(id, token)) === undefined) {
       metrics.rejected('unauthorized');
       throw new HttpError('unauthorized', 'id and token must be those of a connected PeerJS peer');
     }

@@ -75,6 +75,11 @@ export class MatchLedger {
     this.#paired.set(key, now + this.#holdMs);
   }
 
+  /** Whether the pair has an introduction outstanding (call `expire` first). */
+  held(consumer: string, volunteer: string): boolean {
+    return this.#entries.has(pairKey(consumer, volunteer));
+  }
+
   /**
    * Whether the pair has an introduction outstanding, or was connected lately (unless the
    * consumer said whom it is connected to: then `have` decides instead).
@@ -116,7 +121,12 @@ export class MatchLedger {
   }
 }
 
-const SIDES: readonly HoldSide[] = ['consumer', 'consumerGroup', 'volunteer', 'volunteerGroup'];
+export const SIDES: readonly HoldSide[] = [
+  'consumer',
+  'consumerGroup',
+  'volunteer',
+  'volunteerGroup',
+];
 
 /** Ids are 1–64 characters without NUL, so the pair key is unambiguous. */
 function pairKey(consumer: string, volunteer: string): string {

@@ -2,6 +2,11 @@
  * One handler per PeerJS message type, in a registry. Messages reach a handler only after
  * `parseClientMessage` has checked them, so handlers never see unchecked input; `src` is always
  * the sender's registered id, whatever the client wrote.
+ *
+ * A handler returns a promise only when it had to wait for the store (a message queued for an
+ * offline id); relaying to a peer connected here is synchronous and allocates nothing more.
+ * The socket layer (peerjs-socket.ts) holds a socket's next messages until such a promise
+ * settles, so each sender's messages keep their order.
  */
 import { SchemaError } from '../protocol/errors.ts';
 import {
@@ -26,14 +31,16 @@ import {
 import type { RelayRate } from './config.ts';
 import { CLOSE_CODES, REFUSAL_TEXT } from './errors.ts';
 import type { Logger } from '../server-kit/logger.ts';
-import type { MessageQueue } from './message-queue.ts';
 import type { SignalingMetrics } from './metrics.ts';
-import type { Peer, PeerRegistry } from './peer-registry.ts';
+import type { QueuedMessage } from './message-queue.ts';
+import type { Peer, PeerLink, PeerRegistry } from './peer-registry.ts';
 import { RelayBudget } from './relay-budget.ts';
+import type { OfflineQueue } from './store.ts';
 
 export interface RelayContext {
+  /** The peers connected to this process. */
   readonly registry: PeerRegistry;
-  readonly queue: MessageQueue;
+  readonly queue: OfflineQueue;
   readonly metrics: SignalingMetrics;
   readonly logger: Logger;
   /** What one id may send to be relayed; absent means no limit (unit tests of the relay). */
@@ -42,7 +49,7 @@ export interface RelayContext {
   readonly answered?: (from: string, to: string) => void;
 }
 
-type Handler<M> = (sender: Peer, message: M) => void;
+type Handler<M> = (sender: Peer, message: M) => void | Promise<void>;
 
 type MessageOf<T extends ClientMessageType> = T extends typeof HEARTBEAT
   ? HeartbeatMessage
@@ -66,10 +73,15 @@ export function createMessageHandlers(context: RelayContext): MessageHandlers {
   };
 }
 
-export function dispatch(handlers: MessageHandlers, sender: Peer, message: ClientMessage): void {
-  if (message.type === HEARTBEAT) handlers[HEARTBEAT](sender, message);
-  else if (isSignalMessage(message)) handlers[message.type](sender, message);
-  else handlers[message.type](sender, message);
+/** Runs the message's handler; a promise when it waits for the store (see above). */
+export function dispatch(
+  handlers: MessageHandlers,
+  sender: Peer,
+  message: ClientMessage,
+): void | Promise<void> {
+  if (message.type === HEARTBEAT) return handlers[HEARTBEAT](sender, message);
+  if (isSignalMessage(message)) return handlers[message.type](sender, message);
+  return handlers[message.type](sender, message);
 }
 
 function isSignalMessage(message: SignalMessage | NoticeMessage): message is SignalMessage {
@@ -81,8 +93,12 @@ function isSignalMessage(message: SignalMessage | NoticeMessage): message is Sig
  * When the send fails the destination's socket is closed and the sender hears LEAVE, as from
  * the stock server, so it stops waiting for an answer.
  */
-function relay(context: RelayContext, sender: Peer, message: SignalMessage | NoticeMessage): void {
-  const { registry, queue, metrics } = context;
+function relay(
+  context: RelayContext,
+  sender: Peer,
+  message: SignalMessage | NoticeMessage,
+): void | Promise<void> {
+  const { registry, metrics } = context;
   let text: string;
   try {
     text = relayText(message, sender.id);
@@ -112,7 +128,18 @@ function relay(context: RelayContext, sender: Peer, message: SignalMessage | Not
     return;
   }
   if (!isSignalMessage(message)) return;
-  const result = queue.push({
+  return enqueue(context, sender, message, text);
+}
+
+/** Keeps a signal for an offline `dst`, or tells the sender it cannot be kept. */
+async function enqueue(
+  context: RelayContext,
+  sender: Peer,
+  message: SignalMessage,
+  text: string,
+): Promise<void> {
+  const { queue, metrics } = context;
+  const result = await queue.push({
     type: message.type,
     src: sender.id,
     group: sender.group,
@@ -125,7 +152,7 @@ function relay(context: RelayContext, sender: Peer, message: SignalMessage | Not
   metrics.rejected(result === 'sender-full' ? 'queue-share' : 'queue-full');
   // The sender would otherwise wait for an answer that cannot come; if something of its own is
   // queued there, the EXPIRE for that covers this one too.
-  if (!queue.has(sender.id, message.dst)) notify(sender, EXPIRE, message.dst);
+  if (!(await queue.has(sender.id, message.dst))) notify(sender, EXPIRE, message.dst);
 }
 
 /**
@@ -157,13 +184,35 @@ export function notify(to: Peer, type: NoticeType, about: string): void {
   to.link.send(serializeServerMessage({ type, src: about, dst: to.id }));
 }
 
-/** Delivers what waited for `peer` while it was offline, in order. */
-export function flushQueued(context: RelayContext, peer: Peer): void {
-  for (const message of context.queue.take(peer.id)) {
-    if (!peer.link.send(message.text)) {
+/**
+ * Delivers what waited for `peer` while it was offline, in order. While the store is read, the
+ * link holds what is relayed to the peer meanwhile and sends it after the queued messages, so
+ * nothing overtakes a message that was sent earlier.
+ */
+export async function flushQueued(context: RelayContext, peer: Peer): Promise<void> {
+  const link = peer.link;
+  link.hold?.();
+  let queued: readonly QueuedMessage[] = [];
+  try {
+    queued = await context.queue.take(peer.id);
+  } finally {
+    const held = link.unhold?.() ?? [];
+    deliver(context, link, queued, held);
+  }
+}
+
+function deliver(
+  context: RelayContext,
+  link: PeerLink,
+  queued: readonly QueuedMessage[],
+  held: readonly string[],
+): void {
+  for (const message of queued) {
+    if (!link.send(message.text)) {
       context.metrics.rejected('send-failed');
       return;
     }
     context.metrics.relayed(message.type);
   }
+  for (const text of held) if (!link.send(text)) return;
 }

@@ -4,8 +4,12 @@
  * else's messages expire at once) and in total bytes; kept in arrival order and delivered in that order on connect.
  * An entry is dropped when its destination stays offline past the expire timeout, and the
  * sender then hears one EXPIRE for that destination.
+ *
+ * This is the in-memory OfflineQueue (store.ts): each method changes the tables when called and
+ * returns a settled promise, so every limit is checked and applied in one step.
  */
 import type { SignalType } from '../protocol/peerjs-messages.ts';
+import type { OfflineQueue, QueueStats } from './store.ts';
 
 export interface QueuedMessage {
   readonly type: SignalType;
@@ -28,7 +32,7 @@ export interface ExpiredPair {
   readonly dst: string;
 }
 
-export class MessageQueue {
+export class MessageQueue implements OfflineQueue {
   readonly #perDestination: number;
   readonly #maxBytes: number;
   readonly #maxBytesPerSender: number;
@@ -55,11 +59,19 @@ export class MessageQueue {
     return this.#queues.size;
   }
 
-  has(src: string, dst: string): boolean {
-    return this.#queues.get(dst)?.some((message) => message.src === src) ?? false;
+  stats(): Promise<QueueStats> {
+    return Promise.resolve({ messages: this.#messages, bytes: this.#bytes });
   }
 
-  push(message: QueuedMessage): EnqueueResult {
+  has(src: string, dst: string): Promise<boolean> {
+    return Promise.resolve(this.#queues.get(dst)?.some((message) => message.src === src) ?? false);
+  }
+
+  push(message: QueuedMessage): Promise<EnqueueResult> {
+    return Promise.resolve(this.#push(message));
+  }
+
+  #push(message: QueuedMessage): EnqueueResult {
     const queue = this.#queues.get(message.dst) ?? [];
     if (queue.length >= this.#perDestination) return 'destination-full';
     if (this.#bytes + message.bytes > this.#maxBytes) return 'total-full';
@@ -74,12 +86,12 @@ export class MessageQueue {
   }
 
   /** Removes and returns everything waiting for `dst`, oldest first. */
-  take(dst: string): QueuedMessage[] {
+  take(dst: string): Promise<QueuedMessage[]> {
     const queue = this.#queues.get(dst);
-    if (queue === undefined) return [];
+    if (queue === undefined) return Promise.resolve([]);
     this.#queues.delete(dst);
     this.#forget(queue);
-    return queue;
+    return Promise.resolve(queue);
   }
 
   /**
@@ -87,7 +99,7 @@ export class MessageQueue {
    * destination expires, the rest of its messages there go too (candidates are useless without
    * their offer), so each sender gets one EXPIRE per destination.
    */
-  expire(deadline: number): ExpiredPair[] {
+  expire(deadline: number): Promise<ExpiredPair[]> {
     const expired: ExpiredPair[] = [];
     for (const [dst, queue] of this.#queues) {
       const senders = new Set<string>();
@@ -103,19 +115,20 @@ export class MessageQueue {
       else this.#queues.set(dst, kept);
       for (const src of senders) expired.push({ src, dst });
     }
-    return expired;
+    return Promise.resolve(expired);
   }
 
   /** Bytes queued by senders in `group`. */
-  bytesFrom(group: string): number {
-    return this.#senderBytes.get(group) ?? 0;
+  bytesFrom(group: string): Promise<number> {
+    return Promise.resolve(this.#senderBytes.get(group) ?? 0);
   }
 
-  clear(): void {
+  clear(): Promise<void> {
     this.#queues.clear();
     this.#senderBytes.clear();
     this.#messages = 0;
     this.#bytes = 0;
+    return Promise.resolve();
   }
 
   #forget(messages: readonly QueuedMessage[]): void {

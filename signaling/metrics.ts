@@ -3,7 +3,8 @@
  * `bu serve` can merge the registries of signaling and egress. Hot-path counters use label
  * children bound once; everything that describes current state (peers, volunteers, unique
  * addresses, queue sizes) is computed from the live tables when scraped, so keeping it costs
- * nothing between scrapes.
+ * nothing between scrapes. The shared tables are read through the store (store.ts), so a
+ * source may answer with a promise.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { NAT_TYPES, VOLUNTEER_KINDS } from '../protocol/matchmaking.ts';
@@ -21,13 +22,15 @@ export interface VolunteerView {
   readonly available: boolean;
 }
 
+type Read<T> = T | Promise<T>;
+
 export interface MetricsSources {
-  peers(): number;
-  queuedMessages(): number;
-  queuedBytes(): number;
-  waitingConsumers(): number;
-  introductions(): number;
-  volunteers(): Iterable<VolunteerView>;
+  peers(): Read<number>;
+  queuedMessages(): Read<number>;
+  queuedBytes(): Read<number>;
+  waitingConsumers(): Read<number>;
+  introductions(): Read<number>;
+  volunteers(): Read<Iterable<VolunteerView>>;
 }
 
 /** Why a consumer got no volunteer: the `reason` label of the denials counter. */
@@ -103,40 +106,40 @@ export class SignalingMetrics {
       name: `${PREFIX}peers_connected`,
       help: 'PeerJS ids connected now',
       registers,
-      collect() {
-        this.set(sources.peers());
+      async collect() {
+        this.set(await sources.peers());
       },
     });
     new Gauge({
       name: `${PREFIX}queued_messages`,
       help: 'Messages waiting for an offline destination',
       registers,
-      collect() {
-        this.set(sources.queuedMessages());
+      async collect() {
+        this.set(await sources.queuedMessages());
       },
     });
     new Gauge({
       name: `${PREFIX}queued_bytes`,
       help: 'Bytes of messages waiting for an offline destination',
       registers,
-      collect() {
-        this.set(sources.queuedBytes());
+      async collect() {
+        this.set(await sources.queuedBytes());
       },
     });
     new Gauge({
       name: `${PREFIX}consumers_waiting`,
       help: 'Consumer match requests waiting for a volunteer',
       registers,
-      collect() {
-        this.set(sources.waitingConsumers());
+      async collect() {
+        this.set(await sources.waitingConsumers());
       },
     });
     new Gauge({
       name: `${PREFIX}introductions_outstanding`,
       help: 'Matches whose volunteer has not answered the consumer yet (what fair shares count)',
       registers,
-      collect() {
-        this.set(sources.introductions());
+      async collect() {
+        this.set(await sources.introductions());
       },
     });
     new Gauge({
@@ -144,9 +147,9 @@ export class SignalingMetrics {
       help: 'Volunteers polling now with a free slot, by NAT type and kind',
       labelNames: ['nat', 'kind'],
       registers,
-      collect() {
+      async collect() {
         const counts = new Map<string, number>();
-        for (const v of sources.volunteers()) {
+        for (const v of await sources.volunteers()) {
           if (v.available)
             counts.set(`${v.nat}/${v.kind}`, (counts.get(`${v.nat}/${v.kind}`) ?? 0) + 1);
         }
@@ -160,8 +163,8 @@ export class SignalingMetrics {
       name: `${PREFIX}volunteer_ips`,
       help: 'Distinct addresses of registered volunteers, each counted once whatever its kinds',
       registers,
-      collect() {
-        this.set(new Set([...sources.volunteers()].map((v) => v.ip)).size);
+      async collect() {
+        this.set(new Set([...(await sources.volunteers())].map((v) => v.ip)).size);
       },
     });
     new Gauge({
@@ -169,8 +172,8 @@ export class SignalingMetrics {
       help: 'Distinct addresses of registered volunteers of each kind',
       labelNames: ['kind'],
       registers,
-      collect() {
-        const sets = distinctIps(sources.volunteers(), (v) => v.kind);
+      async collect() {
+        const sets = distinctIps(await sources.volunteers(), (v) => v.kind);
         for (const kind of VOLUNTEER_KINDS) this.set({ kind }, sets.get(kind)?.size ?? 0);
       },
     });
@@ -179,8 +182,8 @@ export class SignalingMetrics {
       help: 'Distinct addresses of registered volunteers of each NAT type',
       labelNames: ['nat'],
       registers,
-      collect() {
-        const sets = distinctIps(sources.volunteers(), (v) => v.nat);
+      async collect() {
+        const sets = distinctIps(await sources.volunteers(), (v) => v.nat);
         for (const nat of NAT_TYPES) this.set({ nat }, sets.get(nat)?.size ?? 0);
       },
     });
@@ -189,10 +192,11 @@ export class SignalingMetrics {
       help: 'Distinct addresses of registered volunteers in each country (?? when unknown)',
       labelNames: ['country'],
       registers,
-      collect() {
+      async collect() {
+        const volunteers = await sources.volunteers();
         // Countries come and go; reset so that one whose volunteers left drops out.
         this.reset();
-        for (const [country, ips] of distinctIps(sources.volunteers(), (v) => v.country)) {
+        for (const [country, ips] of distinctIps(volunteers, (v) => v.country)) {
           this.set({ country }, ips.size);
         }
       },

@@ -23,7 +23,7 @@ export const NETSTATE_CACHE_MS = 1000;
 
 export interface NetstateSources {
   /** The matchmaker's volunteer table (entries leave it when their id disconnects). */
-  volunteers(): Iterable<VolunteerView>;
+  volunteers(): Iterable<VolunteerView> | Promise<Iterable<VolunteerView>>;
   /** Whether a PeerJS id is still connected. */
   isOnline(id: string): boolean;
 }
@@ -39,7 +39,8 @@ export class NetworkState {
   readonly #cacheMs: number;
   /** Keyed by PeerJS id, which stays in here and never goes into an answer. */
   readonly #consumers = new Map<string, ConsumerEntry>();
-  #cached: { readonly at: number; readonly text: string } | undefined;
+  /** The answer being computed or computed last, shared by every request in its period. */
+  #cached: { readonly at: number; readonly text: Promise<string> } | undefined;
 
   constructor(sources: NetstateSources, cacheMs = NETSTATE_CACHE_MS) {
     this.#sources = sources;
@@ -80,23 +81,31 @@ export class NetworkState {
   }
 
   /** The answer as JSON text, recomputed at most once per `cacheMs`. */
-  text(now = Date.now()): string {
+  text(now = Date.now()): Promise<string> {
     const cached = this.#cached;
     if (cached !== undefined && now - cached.at < this.#cacheMs && now >= cached.at) {
       return cached.text;
     }
-    const text = JSON.stringify(this.snapshot(now));
+    const text = this.snapshot(now).then((body) => JSON.stringify(body));
     this.#cached = { at: now, text };
+    // A failed read is not served again for the rest of its period.
+    text.catch(() => {
+      if (this.#cached?.text === text) this.#cached = undefined;
+    });
     return text;
   }
 
-  snapshot(now = Date.now()): NetstateBody {
+  async snapshot(now = Date.now()): Promise<NetstateBody> {
+    return this.#build(now, await this.#sources.volunteers());
+  }
+
+  #build(now: number, volunteerTable: Iterable<VolunteerView>): NetstateBody {
     const volunteerCountries = new Map<string, number>();
     const byNat = countsOf(NAT_TYPES);
     const byKind = countsOf(VOLUNTEER_KINDS);
     let volunteers = 0;
     let available = 0;
-    for (const volunteer of this.#sources.volunteers()) {
+    for (const volunteer of volunteerTable) {
       volunteers += 1;
       if (volunteer.available) available += 1;
       increment(volunteerCountries, publicCountry(volunteer.country));

@@ -1,7 +1,9 @@
 /**
- * Connected PeerJS ids. A peer's `link` is the socket currently speaking for the id; it is
- * swapped when the same id and token reconnect, and every removal names the link it expects,
- * so a stale socket closing late cannot evict the peer that replaced it.
+ * The PeerJS ids connected to this process, with the socket speaking for each: the per-process
+ * half of the peer table (the shared half, who holds which id, is the store's PeerDirectory).
+ * A peer's `link` is swapped when the same id and token reconnect, and every removal names the
+ * link it expects, so a stale socket closing late cannot evict the peer that replaced it.
+ * Relaying to a peer connected here reads this table only: no store round trip.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { RelayBudget } from './relay-budget.ts';
@@ -11,6 +13,10 @@ export interface PeerLink {
   /** Sends one text message; false when it could not be sent (closed, or too far behind). */
   send(text: string): boolean;
   close(code: number, reason: string): void;
+  /** Holds what `send` is given from now on, until `unhold` (while queued messages load). */
+  hold?(): void;
+  /** Stops holding and returns what was held, oldest first, for the caller to send. */
+  unhold?(): string[];
 }
 
 export interface Peer {
@@ -21,13 +27,14 @@ export interface Peer {
   readonly group: string;
   link: PeerLink;
   lastSeen: number;
+  /** Names the directory's claim on the id (store.ts ClaimResult): what releases it. */
+  epoch: number;
   /** What it may still send to be relayed; made on its first relayed message. */
   budget?: RelayBudget;
 }
 
 export class PeerRegistry {
   readonly #peers = new Map<string, Peer>();
-  readonly #perGroup = new Map<string, number>();
   readonly #onRemove: (peer: Peer) => void;
 
   constructor(onRemove: (peer: Peer) => void = () => undefined) {
@@ -42,20 +49,8 @@ export class PeerRegistry {
     return this.#peers.get(id);
   }
 
-  /** True when `id` is connected with exactly `token`; compared in constant time. */
-  authenticate(id: string, token: string): Peer | undefined {
-    const peer = this.#peers.get(id);
-    return peer !== undefined && sameToken(peer.token, token) ? peer : undefined;
-  }
-
-  /** Ids connected from `group` now. */
-  inGroup(group: string): number {
-    return this.#perGroup.get(group) ?? 0;
-  }
-
   add(peer: Peer): void {
     this.#peers.set(peer.id, peer);
-    this.#perGroup.set(peer.group, this.inGroup(peer.group) + 1);
   }
 
   /** Removes `id` if `link` still speaks for it; true when something was removed. */
@@ -63,9 +58,6 @@ export class PeerRegistry {
     const peer = this.#peers.get(id);
     if (peer === undefined || peer.link !== link) return false;
     this.#peers.delete(id);
-    const left = this.inGroup(peer.group) - 1;
-    if (left > 0) this.#perGroup.set(peer.group, left);
-    else this.#perGroup.delete(peer.group);
     this.#onRemove(peer);
     return true;
   }

@@ -1,7 +1,9 @@
 /**
  * The signaling service as something to mount on an existing `http.Server`: `bu signaling`
- * mounts it alone, `bu serve` next to the site and the egress on one port. It owns its state
- * (peers, queues, matchmaking), its timers and its metrics registry.
+ * mounts it alone, `bu serve` next to the site and the egress on one port. It owns its timers,
+ * its metrics registry and what is per process (sockets, waiting requests); the state that
+ * instances would share (peers' claims, queues, matchmaking) is in a store (store.ts), the
+ * in-memory one unless `options.store` makes another. This is the one place it is made.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -21,8 +23,8 @@ import { GeoipDatabase, loadGeoip } from './geoip.ts';
 import { createHttpRoutes } from './http-routes.ts';
 import { createLogger, type Logger } from '../server-kit/logger.ts';
 import { Matchmaker } from './matchmaker.ts';
+import { createMemoryStore } from './memory-store.ts';
 import { notify, type RelayContext } from './message-handlers.ts';
-import { MessageQueue } from './message-queue.ts';
 import { SignalingMetrics } from './metrics.ts';
 import { NatProbe } from './nat-probe.ts';
 import { NetworkState } from './netstate.ts';
@@ -75,45 +77,52 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
   let egresses = settings.egresses;
   const logger: Logger = options.logger ?? createLogger('info');
   let geoip = new GeoipDatabase();
+  const store = (options.store ?? createMemoryStore)(settings);
+  /** Store work nobody waits for: a failure is a fault at `site`, never an unhandled rejection. */
+  const background = (work: Promise<unknown>, site: FaultSite): void => {
+    work.catch((error: unknown) => fault(site, error));
+  };
 
+  // The peers connected here; an id that leaves gives up its claim and its matchmaking state.
   const registry = new PeerRegistry((peer) => {
-    matchmaker.forget(peer.id);
+    background(store.peers.release(peer.id, peer.epoch), 'connection');
+    background(matchmaker.forget(peer.id), 'connection');
     netstate.forget(peer.id);
   });
-  const matchmaker = new Matchmaker({
-    pollTimeoutMs: settings.pollTimeoutMs,
-    matchTimeoutMs: settings.matchTimeoutMs,
-    volunteerTimeoutMs: settings.volunteerTimeoutMs,
-    holdMs: settings.matchHoldMs,
-    shares: {
-      perConsumer: settings.maxMatchesPerConsumer,
-      perAddress: settings.maxMatchesPerAddress,
-      addressPercent: settings.addressSharePercent,
-      volunteerSlots: settings.maxVolunteerSlots,
+  const matchmaker = new Matchmaker(
+    {
+      pollTimeoutMs: settings.pollTimeoutMs,
+      matchTimeoutMs: settings.matchTimeoutMs,
+      volunteerTimeoutMs: settings.volunteerTimeoutMs,
+      holdMs: settings.matchHoldMs,
+      shares: {
+        perConsumer: settings.maxMatchesPerConsumer,
+        perAddress: settings.maxMatchesPerAddress,
+        addressPercent: settings.addressSharePercent,
+        volunteerSlots: settings.maxVolunteerSlots,
+      },
+      allowSameIp: settings.allowSameIp,
+      ignoreNat: settings.ignoreNat,
+      relay: settings.iceServers.some((server) =>
+        [server.urls].flat().some((url) => /^turns?:/.test(url)),
+      ),
+      maxWaiting: settings.maxWaiting,
+      isOnline: (id) => registry.get(id) !== undefined,
+      background: (work) => background(work, 'request'),
     },
-    allowSameIp: settings.allowSameIp,
-    ignoreNat: settings.ignoreNat,
-    relay: settings.iceServers.some((server) =>
-      [server.urls].flat().some((url) => /^turns?:/.test(url)),
-    ),
-    maxWaiting: settings.maxWaiting,
-    isOnline: (id) => registry.get(id) !== undefined,
-  });
+    store.matches,
+  );
   const netstate = new NetworkState({
     volunteers: () => matchmaker.volunteers(),
     isOnline: (id) => registry.get(id) !== undefined,
   });
-  const queue = new MessageQueue(
-    settings.maxQueuedPerDestination,
-    settings.maxQueuedBytes,
-    settings.maxQueuedBytesPerSender,
-  );
+  const queue = store.queue;
   const metrics = new SignalingMetrics({
-    peers: () => registry.size,
-    queuedMessages: () => queue.messages,
-    queuedBytes: () => queue.bytes,
+    peers: () => store.peers.size(),
+    queuedMessages: async () => (await queue.stats()).messages,
+    queuedBytes: async () => (await queue.stats()).bytes,
     waitingConsumers: () => matchmaker.waitingConsumers,
-    introductions: () => matchmaker.outstanding,
+    introductions: () => matchmaker.outstanding(),
     volunteers: () => matchmaker.volunteers(),
   });
   const cors = new CorsPolicy(settings.cors, () => metrics.rejected('origin'));
@@ -130,10 +139,12 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     metrics,
     logger,
     relayRate: settings.relayRate,
-    answered: (volunteer, consumer) => matchmaker.answered(volunteer, consumer),
+    answered: (volunteer, consumer) =>
+      background(matchmaker.answered(volunteer, consumer), 'message'),
   };
   const sockets = createPeerjsSockets({
     ...relay,
+    directory: store.peers,
     settings,
     cors,
     connectionRate: new RateLimiter(settings.rateLimit),
@@ -144,7 +155,7 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     settings,
     egresses: () => egresses,
     natProbe,
-    registry,
+    directory: store.peers,
     matchmaker,
     metrics,
     netstate,
@@ -155,23 +166,42 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
     fault,
   });
 
+  let sweeping = false;
   const sweep = setInterval(
-    guarded('timer', fault, () => {
-      const now = Date.now();
-      for (const peer of registry.silentSince(now - settings.aliveTimeoutMs)) {
-        logger.debug('peer timed out', { peer: peer.id });
-        peer.link.close(CLOSE_CODES.normal, 'alive timeout');
-        registry.remove(peer.id, peer.link);
+    guarded('timer', fault, async () => {
+      // A store slower than the interval gets one sweep at a time, not a pile of them.
+      if (sweeping) return;
+      sweeping = true;
+      try {
+        await sweepOnce(Date.now());
+      } finally {
+        sweeping = false;
       }
-      for (const { src, dst } of queue.expire(now - settings.expireTimeoutMs)) {
-        const sender = registry.get(src);
-        if (sender !== undefined) notify(sender, EXPIRE, dst);
-      }
-      matchmaker.sweep(now - settings.volunteerTimeoutMs);
     }),
     sweepInterval(settings),
   );
   sweep.unref();
+
+  async function sweepOnce(now: number): Promise<void> {
+    const silent = now - settings.aliveTimeoutMs;
+    for (const peer of registry.silentSince(silent)) {
+      logger.debug('peer timed out', { peer: peer.id });
+      peer.link.close(CLOSE_CODES.normal, 'alive timeout');
+      registry.remove(peer.id, peer.link);
+    }
+    for (const { src, dst } of await queue.expire(now - settings.expireTimeoutMs)) {
+      const sender = registry.get(src);
+      if (sender !== undefined) notify(sender, EXPIRE, dst);
+    }
+    await matchmaker.sweep(now - settings.volunteerTimeoutMs);
+    // Claims no instance has vouched for lately were left by one that died: free them. Alone,
+    // every claim is one of ours and refreshed here, so this finds nothing.
+    await store.peers.refresh([...registry.ids()], now);
+    for (const claim of await store.peers.silentSince(silent)) {
+      if (registry.get(claim.id) !== undefined) continue;
+      if (await store.peers.release(claim.id, claim.epoch)) await matchmaker.forget(claim.id);
+    }
+  }
 
   const load = async (): Promise<void> => {
     if (settings.geoip === false) return;
@@ -219,7 +249,7 @@ export function createSignalingService(options: SignalingOptions = {}): Signalin
       clearInterval(sweep);
       sockets.close();
       matchmaker.close();
-      queue.clear();
+      await store.close();
       await ready.catch(() => undefined);
       await natProbe?.close();
     },

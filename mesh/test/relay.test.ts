@@ -19,6 +19,7 @@ import { Relay, type RelayOptions, type RelaySocket } from '../relay.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import { TunnelClient, type TunnelClientOptions, type TunnelStream } from '../tunnel-client.ts';
 import { MemoryChannel } from './memory-channel.ts';
+import { readAll } from './read-all.ts';
 
 const key = generateKeyPair();
 const MiB = 1024 * 1024;
@@ -255,20 +256,6 @@ function connect(
   };
   channel.onConsumerClose = () => client.transportClosed();
   return { client, sent, received };
-}
-
-async function readAll(readable: ReadableStream<Uint8Array>, length: number): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  const reader = readable.getReader();
-  while (received < length) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
-  }
-  reader.releaseLock();
-  return Buffer.concat(chunks);
 }
 
 /** Writes `data` to the stream and reads back as many bytes. */

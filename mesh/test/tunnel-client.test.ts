@@ -13,6 +13,7 @@ import { StreamClosedError } from '../errors.ts';
 import { TunnelClient, type TunnelClientOptions } from '../tunnel-client.ts';
 import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
 import { waitFor } from '../../test/wait-for.ts';
+import { readAll } from './read-all.ts';
 
 const key = generateKeyPair();
 let egress: EgressServer;
@@ -111,20 +112,6 @@ async function tunnel(
   ws.on('close', () => client.transportClosed());
   await client.ready;
   return client;
-}
-
-async function readAll(readable: ReadableStream<Uint8Array>, length: number): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  const reader = readable.getReader();
-  while (received < length) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
-  }
-  reader.releaseLock();
-  return Buffer.concat(chunks);
 }
 
 describe('TunnelClient through the egress', () => {

@@ -51,6 +51,7 @@ function setup() {
       group: '127.0.0.1',
       link,
       lastSeen: Date.now(),
+      epoch: 1,
     };
     registry.add(peer);
     return peer;
@@ -65,7 +66,7 @@ describe('relay failures', () => {
     const bobLink = stubLink(false);
     const alice = add('alice', aliceLink);
     add('bob', bobLink);
-    dispatch(handlers, alice, { type: 'OFFER', dst: 'bob', payload: { sdp: 'x' } });
+    await dispatch(handlers, alice, { type: 'OFFER', dst: 'bob', payload: { sdp: 'x' } });
     expect(bobLink.closes).toEqual([1011]);
     expect(registry.get('bob')).toBeUndefined();
     expect(removed).toEqual(['bob']);

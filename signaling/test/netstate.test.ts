@@ -230,7 +230,7 @@ describe('NetworkState', () => {
     available: true,
   });
 
-  it('computes an answer at most once per cache period', () => {
+  it('computes an answer at most once per cache period', async () => {
     let reads = 0;
     const list = [volunteer('DE')];
     const state = new NetworkState({
@@ -240,29 +240,31 @@ describe('NetworkState', () => {
       },
       isOnline: () => true,
     });
-    const first = state.text(10_000);
+    const first = await state.text(10_000);
     list.push(volunteer('FR'));
-    for (let i = 0; i < 1000; i++) expect(state.text(10_000 + (i % NETSTATE_CACHE_MS))).toBe(first);
+    for (let i = 0; i < 1000; i++) {
+      expect(await state.text(10_000 + (i % NETSTATE_CACHE_MS))).toBe(first);
+    }
     expect(reads).toBe(1);
-    const next = parseNetstateBody(JSON.parse(state.text(10_000 + NETSTATE_CACHE_MS)));
+    const next = parseNetstateBody(JSON.parse(await state.text(10_000 + NETSTATE_CACHE_MS)));
     expect(next.volunteers.total).toBe(2);
     expect(reads).toBe(2);
     // A clock that steps back does not pin an old answer.
-    state.text(5_000);
+    await state.text(5_000);
     expect(reads).toBe(3);
   });
 
-  it('keeps only each consumer’s newest pairs, and drops consumers that went offline', () => {
+  it('keeps only each consumer’s newest pairs, and drops consumers that went offline', async () => {
     const online = new Set(['c', ...Array.from({ length: 12 }, (_, i) => `v${i}`)]);
     const state = new NetworkState({ volunteers: () => [], isOnline: (id) => online.has(id) });
     for (let i = 0; i < 12; i++) state.matched('c', 'IR', [{ id: `v${i}`, country: 'DE' }]);
-    expect(state.snapshot().matchedPairs).toEqual({
+    expect((await state.snapshot()).matchedPairs).toEqual({
       total: 8,
       byCountryPair: [{ volunteer: 'DE', consumer: 'IR', count: 8 }],
     });
     online.delete('c');
-    expect(state.snapshot().consumers.total).toBe(0);
-    expect(state.snapshot().matchedPairs.total).toBe(0);
+    expect((await state.snapshot()).consumers.total).toBe(0);
+    expect((await state.snapshot()).matchedPairs.total).toBe(0);
   });
 
   it('publishes unknown and malformed countries as ZZ', () => {
