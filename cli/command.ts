@@ -8,15 +8,18 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-/** `ERR_CLI_USAGE`: bad flags or arguments (exit code 2); `ERR_CLI_FAILED`: anything else. */
-export type CliErrorCode = 'ERR_CLI_USAGE' | 'ERR_CLI_FAILED';
+/**
+ * `ERR_CLI_USAGE`: bad flags or arguments (exit code 2); `ERR_EGRESS_KEY`: the egress key file
+ * cannot be read, created or parsed; `ERR_CLI_FAILED`: anything else.
+ */
+export type CliErrorCode = 'ERR_CLI_USAGE' | 'ERR_CLI_FAILED' | 'ERR_EGRESS_KEY';
 
 /** A user-facing failure: printed without a stack trace. Exit code 2 means bad usage. */
 export class CliError extends CodedError<CliErrorCode> {
   override name = 'CliError';
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(exitCode === 2 ? 'ERR_CLI_USAGE' : 'ERR_CLI_FAILED', message);
+  constructor(message: string, exitCode = 1, code?: CliErrorCode) {
+    super(code ?? (exitCode === 2 ? 'ERR_CLI_USAGE' : 'ERR_CLI_FAILED'), message);
     this.exitCode = exitCode;
   }
 }

@@ -98,25 +98,29 @@ function hasCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && err.code === code;
 }
 
-/** Reads the key file, or creates it (mode 0600, directory 0700) when it does not exist yet. */
+/**
+ * Reads the key file, or creates it (mode 0600, directory 0700) when it does not exist yet; a
+ * file it cannot read, create or parse is a CliError `ERR_EGRESS_KEY` naming it.
+ */
 export async function loadOrCreateKey(file: string): Promise<{ key: KeyPair; created: boolean }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if (!hasCode(err, 'ENOENT')) throw new CliError(`cannot read ${file}: ${errorText(err)}`);
+    if (!hasCode(err, 'ENOENT'))
+      throw new CliError(`cannot read ${file}: ${errorText(err)}`, 1, 'ERR_EGRESS_KEY');
     const key = createEgressKey();
     try {
       await mkdir(dirname(file), { recursive: true, mode: 0o700 });
       await writeFile(file, encodeEgressKeyFile(key), { mode: 0o600, flag: 'wx' });
     } catch (writeErr) {
-      throw new CliError(`cannot create ${file}: ${errorText(writeErr)}`);
+      throw new CliError(`cannot create ${file}: ${errorText(writeErr)}`, 1, 'ERR_EGRESS_KEY');
     }
     return { key, created: true };
   }
   try {
     return { key: parseEgressKeyFile(text), created: false };
   } catch (err) {
-    throw new CliError(`${file} is not an egress key file: ${errorText(err)}`);
+    throw new CliError(`${file} is not an egress key file: ${errorText(err)}`, 1, 'ERR_EGRESS_KEY');
   }
 }

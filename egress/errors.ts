@@ -69,9 +69,9 @@ export class StreamFailure extends CodedError<StreamFailureCode> {
   }
 }
 
-export type EgressConfigErrorCode = 'ERR_EGRESS_CONFIG' | 'ERR_EGRESS_KEY';
+export type EgressConfigErrorCode = 'ERR_EGRESS_CONFIG';
 
-/** Bad configuration: an option value, the allow list, the key file. */
+/** Bad configuration: an option value or the allow list. (A bad key file is the CLI's ERR_EGRESS_KEY.) */
 export class EgressConfigError extends CodedError<EgressConfigErrorCode> {
   override name = 'EgressConfigError';
 }

@@ -111,7 +111,13 @@ export class StreamMux {
       closed: false,
     };
     this.#streams.set(id, state);
-    this.#send({ type: 'connect', streamId: id, streamType: type, port, hostname: host });
+    try {
+      this.#send({ type: 'connect', streamId: id, streamType: type, port, hostname: host });
+    } catch (err) {
+      // Never opened (say, before the handshake): it must not keep a slot.
+      this.#streams.delete(id);
+      throw err;
+    }
     const readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,6 +8,7 @@ import { base64urlToBytes } from '../../protocol/bytes.ts';
 import { parseEgressKeyFile } from '../../protocol/egress-key.ts';
 import { connectWisp } from '../../egress/test/harness.ts';
 import { startEchoOrigin } from '../../egress/test/origins.ts';
+import { loadOrCreateKey } from '../egress-options.ts';
 
 const BU = new URL('../../dist/cli/bu.js', import.meta.url).pathname;
 
@@ -88,5 +89,30 @@ describe('bu egress (built CLI)', () => {
     expect(badAllow.code).toBe(2);
     await expect(stat(keyFile)).rejects.toThrow(/ENOENT/);
     expect(badAllow.err).toMatch(/allow entry/);
+  });
+});
+
+describe('the egress key file', () => {
+  it('is ERR_EGRESS_KEY, naming the file, when it cannot be read or parsed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bu-key-'));
+    const malformed = join(dir, 'malformed.json');
+    await writeFile(malformed, '{"not":"a key"}');
+    // A directory where the file should be: reading it fails with EISDIR.
+    const unreadable = join(dir, 'a-directory');
+    await mkdir(unreadable);
+    for (const [file, text] of [
+      [malformed, 'is not an egress key file'],
+      [unreadable, 'cannot read'],
+    ] as const) {
+      await expect(loadOrCreateKey(file)).rejects.toMatchObject({
+        name: 'CliError',
+        code: 'ERR_EGRESS_KEY',
+        exitCode: 1,
+        message: expect.stringContaining(text) as unknown,
+      });
+    }
+    const created = await loadOrCreateKey(join(dir, 'fresh', 'egress-key.json'));
+    expect(created.created).toBe(true);
+    expect(created.key.publicKey).toHaveLength(32);
   });
 });

@@ -229,6 +229,25 @@ describe('StreamMux', () => {
       { maxPacketBytes: 1024 },
     );
     expect(() => streams.open('tcp', 'example.com', 80)).toThrow(refused);
+    // A stream whose CONNECT never went out holds no slot.
+    expect(streams.streamCount).toBe(0);
+  });
+
+  it('frees the slot of a stream whose CONNECT could not be sent', () => {
+    let refuse = true;
+    const sent: unknown[] = [];
+    const streams = new StreamMux(
+      (packet) => {
+        if (refuse) throw new Error('not ready');
+        sent.push(packet);
+      },
+      { maxPacketBytes: 1024, maxStreams: 1 },
+    );
+    expect(() => streams.open('tcp', 'example.com', 80)).toThrow('not ready');
+    refuse = false;
+    const stream = streams.open('tcp', 'example.com', 80);
+    expect(streams.streamCount).toBe(1);
+    expect(sent).toMatchObject([{ type: 'connect', streamId: stream.id }]);
   });
 
   it('checks its window and packet size', () => {
