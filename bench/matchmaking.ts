@@ -24,6 +24,14 @@ interface MatchRun {
   readonly peakRssMiB: number;
 }
 
+/**
+ * Where each volunteer polls and each consumer asks from: 250 loopback addresses per side, as
+ * strangers on many addresses would. From one address, the server's fair shares (an address's
+ * share of the *other* addresses' slots) would rightly hold the whole burst to a few matches.
+ */
+const volunteerAddress = (i: number): string => `127.0.1.${(i % 250) + 1}`;
+const consumerAddress = (i: number): string => `127.0.2.${(i % 250) + 1}`;
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
@@ -38,14 +46,12 @@ async function matchRun(volunteers: number, consumers: number): Promise<MatchRun
 
   // Every volunteer polls once with one free slot; a match answers its poll.
   let polled = 0;
-  const polls = volunteerPeers.map(async (peer) => {
-    const answer = postJson(pollUrl, {
-      id: peer.id,
-      token: peer.token,
-      slots: 1,
-      nat: 'unrestricted',
-      kind: 'browser',
-    });
+  const polls = volunteerPeers.map(async (peer, i) => {
+    const answer = postJson(
+      pollUrl,
+      { id: peer.id, token: peer.token, slots: 1, nat: 'unrestricted', kind: 'browser' },
+      volunteerAddress(i),
+    );
     polled += 1;
     return answer;
   });
@@ -61,12 +67,16 @@ async function matchRun(volunteers: number, consumers: number): Promise<MatchRun
   await Promise.all(
     consumerPeers.map(async (peer, i) => {
       const start = performance.now();
-      const { status, body } = await postJson(matchUrl, {
-        id: peer.id,
-        token: peer.token,
-        count: 1,
-        nat: i % 2 === 0 ? 'restricted' : 'unrestricted',
-      });
+      const { status, body } = await postJson(
+        matchUrl,
+        {
+          id: peer.id,
+          token: peer.token,
+          count: 1,
+          nat: i % 2 === 0 ? 'restricted' : 'unrestricted',
+        },
+        consumerAddress(i),
+      );
       waits.push(performance.now() - start);
       if (status === 200 && isRecord(body) && Array.isArray(body['volunteers'])) {
         matched += body['volunteers'].length > 0 ? 1 : 0;

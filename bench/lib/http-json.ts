@@ -8,7 +8,8 @@ export interface JsonResponse {
   readonly body: unknown;
 }
 
-export function postJson(url: string, body: unknown): Promise<JsonResponse> {
+/** `from`: the local address to send from (any of 127.0.0.0/8 reaches a loopback server). */
+export function postJson(url: string, body: unknown, from?: string): Promise<JsonResponse> {
   const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -16,6 +17,7 @@ export function postJson(url: string, body: unknown): Promise<JsonResponse> {
       {
         method: 'POST',
         agent,
+        ...(from === undefined ? {} : { localAddress: from }),
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
       },
       (res) => {

@@ -46,6 +46,14 @@ describe('benches in smoke mode', () => {
       expect(result.measurements.some((m) => m.summary.median > 0)).toBe(true);
       expect(result.verdicts.length).toBeGreaterThan(0);
       for (const v of result.verdicts) expect(typeof v.met).toBe('boolean');
+      // Matchmaking's one target is a count, not a speed: every consumer must get a volunteer.
+      // (Its burst once matched 4 of 2,000 unseen: from one address the fair shares held it,
+      // and only a full run's table showed it.)
+      if (bench.name === 'matchmaking') {
+        expect(result.verdicts.map((v) => [v.target, v.met])).toEqual(
+          result.verdicts.map((v) => [v.target, true]),
+        );
+      }
     }, 40_000);
   }
 });
