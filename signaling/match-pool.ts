@@ -12,7 +12,14 @@ import type { HoldCaps, MatchStore, PoolView, VolunteerClaim, VolunteerRecord } 
 /** Failed pairs remembered at most (the oldest are forgotten first). */
 const MAX_FAILED_PAIRS = 100_000;
 
-interface Volunteer extends VolunteerRecord {
+/**
+ * A registered volunteer. A class, not an object literal with a getter: the choosing policy
+ * reads these fields for every volunteer on every match, and one shape for all of them keeps
+ * those reads fast (a literal with an accessor after a spread ran the matching burst at half
+ * the speed).
+ */
+class Volunteer implements VolunteerRecord {
+  readonly id: string;
   ip: string;
   group: string;
   kind: VolunteerKind;
@@ -21,8 +28,36 @@ interface Volunteer extends VolunteerRecord {
   slots: number;
   pool: string;
   lastSeen: number;
-  lastMatched: number;
-  polling: boolean;
+  lastMatched = 0;
+  polling = false;
+
+  constructor(claim: VolunteerClaim) {
+    this.id = claim.id;
+    this.ip = claim.ip;
+    this.group = claim.group;
+    this.kind = claim.kind;
+    this.nat = claim.nat;
+    this.country = claim.country;
+    this.slots = claim.slots;
+    this.pool = claim.pool;
+    this.lastSeen = claim.lastSeen;
+  }
+
+  /** Takes a newer poll's claim (the id stays). */
+  update(claim: VolunteerClaim): void {
+    this.ip = claim.ip;
+    this.group = claim.group;
+    this.kind = claim.kind;
+    this.nat = claim.nat;
+    this.country = claim.country;
+    this.slots = claim.slots;
+    this.pool = claim.pool;
+    this.lastSeen = claim.lastSeen;
+  }
+
+  get available(): boolean {
+    return this.polling && this.slots > 0;
+  }
 }
 
 export class MemoryMatchStore implements MatchStore {
@@ -64,18 +99,8 @@ export class MemoryMatchStore implements MatchStore {
 
   register(claim: VolunteerClaim): Promise<void> {
     const volunteer = this.#volunteers.get(claim.id);
-    if (volunteer === undefined) {
-      this.#volunteers.set(claim.id, {
-        ...claim,
-        lastMatched: 0,
-        polling: false,
-        get available() {
-          return this.polling && this.slots > 0;
-        },
-      });
-    } else {
-      Object.assign(volunteer, claim);
-    }
+    if (volunteer === undefined) this.#volunteers.set(claim.id, new Volunteer(claim));
+    else volunteer.update(claim);
     return Promise.resolve();
   }
 
