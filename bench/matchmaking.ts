@@ -136,9 +136,9 @@ export async function main(args: BenchArgs): Promise<void> {
     machine: machine(),
     runs: args.runs,
     setup: [
-      `${volunteers} volunteers (PeerJS socket + one long poll each, 1 free slot, NAT unrestricted) wait first; then ${consumers} consumers (PeerJS socket each, half restricted NAT) send POST v1/consumer/match {count: 1} all at once over keep-alive HTTP`,
+      `${volunteers} volunteers (PeerJS socket + one long poll each, 1 free slot, NAT unrestricted) wait first; then ${consumers} consumers (PeerJS socket each, half restricted NAT) send POST v1/consumer/match {count: 1} all at once over keep-alive HTTP; volunteers poll from 127.0.1.1–250 and consumers ask from 127.0.2.1–250, as strangers on many addresses`,
       'matches/s = consumers matched / (first match request → last answer); time to match = each request’s round trip',
-      `bu signaling ${[...OUR_BENCH_FLAGS, ...EXTRA_FLAGS].join(' ')} (--allow-same-ip: everyone is 127.0.0.1; rate limits lifted)`,
+      `bu signaling ${[...OUR_BENCH_FLAGS, ...EXTRA_FLAGS].join(' ')} (rate limits lifted; the PeerJS sockets all come from 127.0.0.1)`,
       'no target in the issue; our server only (peer has no matchmaking)',
     ],
     measurements,
