@@ -11,6 +11,7 @@ import { createLogger, type Logger, type LogLevel } from '../server-kit/logger.t
 import { systemLookup, type LookupFunction } from './resolver.ts';
 import type { Dialer } from './stream-types.ts';
 import { dialTcp } from './tcp-stream.ts';
+import { WispPasswords, type WispCredential } from './wisp-passwords.ts';
 
 export interface EgressOptions {
   /** The static X25519 key pair of the Noise NK responder on /tunnel/. */
@@ -31,6 +32,11 @@ export interface EgressOptions {
    * itself (`wss:` websocket streams, `https:` fetch streams). Development and tests only.
    */
   readonly extraCaCertificates?: readonly string[];
+  /**
+   * Makes `/wisp/` private: Wisp v2 clients must authenticate with one of these through the
+   * password-authentication extension, Wisp v1 clients are refused. Absent or empty: open.
+   */
+  readonly wispPasswords?: readonly WispCredential[];
 }
 
 export interface EgressConfig {
@@ -43,6 +49,8 @@ export interface EgressConfig {
   readonly dial: Dialer;
   /** Every trusted CA (the bundled roots and the extra ones), or undefined for the defaults. */
   readonly ca: readonly string[] | undefined;
+  /** The credentials `/wisp/` requires, or undefined when it is open. */
+  readonly wispPasswords: WispPasswords | undefined;
 }
 
 const POSITIVE_LIMITS = [
@@ -55,6 +63,8 @@ const POSITIVE_LIMITS = [
   'handshakeTimeoutMs',
   'pingIntervalMs',
   'sendHighWaterBytes',
+  'uplinkBufferBytes',
+  'uplinkStreamBytes',
 ] as const satisfies ReadonlyArray<keyof EgressLimits>;
 
 function checkLimits(limits: EgressLimits): EgressLimits {
@@ -100,5 +110,9 @@ export function resolveEgressConfig(options: EgressOptions): EgressConfig {
       options.extraCaCertificates === undefined || options.extraCaCertificates.length === 0
         ? undefined
         : [...rootCertificates, ...options.extraCaCertificates],
+    wispPasswords:
+      options.wispPasswords === undefined || options.wispPasswords.length === 0
+        ? undefined
+        : new WispPasswords(options.wispPasswords),
   };
 }

@@ -6,16 +6,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { MAX_TUNNEL_MESSAGE_BYTES, MAX_WISP_PACKET_BYTES } from '../protocol/limits.ts';
+import { MAX_TUNNEL_MESSAGE_BYTES } from '../protocol/limits.ts';
 import { addressGroup, clientIp } from '../server-kit/client-address.ts';
 import type { BoundaryRefusal, FaultSite } from '../server-kit/http-boundary.ts';
 import type { Registry } from 'prom-client';
 import { resolveEgressConfig, type EgressOptions } from './config.ts';
 import { DestinationPolicy } from './destination-policy.ts';
 import type { EndpointShared } from './endpoint-shared.ts';
+import { maxWispMessageBytes } from './limits.ts';
 import { EgressMetrics } from './metrics.ts';
 import { serveTunnel } from './tunnel-endpoint.ts';
-import { serveWisp, WISP_V2_SUBPROTOCOL } from './wisp-endpoint.ts';
+import { selectWispSubprotocol, serveWisp } from './wisp-endpoint.ts';
 import { WS_CLOSE } from './websocket-message.ts';
 
 export interface EgressPaths {
@@ -82,10 +83,10 @@ export function createEgressService(
   };
   const wispServer = new WebSocketServer({
     noServer: true,
-    maxPayload: MAX_WISP_PACKET_BYTES,
+    // One uplink packet may carry the connection's whole uplink bound; longer messages: 1009.
+    maxPayload: maxWispMessageBytes(config.limits),
     perMessageDeflate: false,
-    handleProtocols: (protocols) =>
-      protocols.has(WISP_V2_SUBPROTOCOL) ? WISP_V2_SUBPROTOCOL : false,
+    handleProtocols: selectWispSubprotocol,
   });
   const tunnelServer = new WebSocketServer({
     noServer: true,
@@ -169,7 +170,7 @@ export function createEgressService(
           release(ip);
         });
         try {
-          if (server === wispServer) serveWisp(ws, shared);
+          if (server === wispServer) serveWisp(ws, shared, { passwords: config.wispPasswords });
           else serveTunnel(ws, shared, config.key);
         } catch (err) {
           fault('connection', err);

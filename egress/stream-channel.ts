@@ -4,11 +4,13 @@
  * connection's send pressure (pausing the source), and closing exactly once.
  */
 import type { Readable } from 'node:stream';
+import { WISP_DATA_HEADER_BYTES } from '../protocol/limits.ts';
 import { WISP_CLOSE_REASONS, closeReasonName } from '../protocol/wisp-types.ts';
 import type { WispCloseReasonName, WispStreamType } from '../protocol/wisp-types.ts';
 import { StreamFailure, toStreamFailure } from './errors.ts';
 import { UPLINK_OVERRUN_FACTOR } from './limits.ts';
 import type { PacketTransport, StreamContext } from './stream-types.ts';
+import type { UplinkBudget } from './uplink-budget.ts';
 
 /** What sits behind a stream: a TCP connection or an HTTP request. */
 export interface StreamBehaviour {
@@ -17,8 +19,6 @@ export interface StreamBehaviour {
   /** The stream is over (either side closed it): release everything, quietly. */
   cancel(): void;
 }
-
-const HEADER_BYTES = 5;
 
 export class StreamChannel {
   readonly id: number;
@@ -33,20 +33,29 @@ export class StreamChannel {
   #source: Readable | null = null;
   #sourceEnded = false;
   #closed = false;
+  readonly #uplink: UplinkBudget;
+  /** Uplink packets and payload bytes received and not yet consumed. */
   #uplinkQueued = 0;
+  #uplinkBytes = 0;
+  /** Packets consumed since our last CONTINUE, and what that CONTINUE granted. */
   #uplinkDone = 0;
+  #uplinkGrant: number;
+  #lastPayloadBytes = 1;
 
   constructor(
     id: number,
     type: WispStreamType,
     context: StreamContext,
     credit: number,
+    uplink: UplinkBudget,
     onClosed: (channel: StreamChannel) => void,
   ) {
     this.id = id;
     this.type = type;
     this.#context = context;
     this.#credit = credit;
+    this.#uplink = uplink;
+    this.#uplinkGrant = context.limits.initialBuffer;
     this.#onClosed = onClosed;
   }
 
@@ -70,27 +79,42 @@ export class StreamChannel {
       this.fail(new StreamFailure('ERR_EGRESS_THROTTLED', 'client ignored the uplink window'));
       return;
     }
-    this.#context.metrics.bytes.inc(
-      { endpoint: this.#context.endpoint, direction: 'up' },
-      payload.length,
-    );
-    this.#behaviour.receive(payload, () => this.#uplinkConsumed());
+    const bytes = payload.length;
+    // The connection's byte bound: only this stream pays for a packet that does not fit.
+    if (!this.#uplink.take(bytes)) {
+      this.fail(
+        new StreamFailure(
+          'ERR_EGRESS_THROTTLED',
+          `uplink packet of ${bytes} bytes over the connection's ${this.#uplink.limit} byte bound`,
+        ),
+      );
+      return;
+    }
+    this.#uplinkBytes += bytes;
+    this.#lastPayloadBytes = Math.max(1, bytes);
+    this.#context.metrics.bytes.inc({ endpoint: this.#context.endpoint, direction: 'up' }, bytes);
+    this.#behaviour.receive(payload, () => this.#uplinkConsumed(bytes));
   }
 
-  #uplinkConsumed(): void {
+  #uplinkConsumed(bytes: number): void {
+    // A closed stream has already given its bytes back (#finish).
     if (this.#closed) return;
     this.#uplinkQueued--;
+    this.#uplinkBytes -= bytes;
+    this.#uplink.release(bytes);
     this.#uplinkDone++;
-    const window = this.#context.limits.initialBuffer;
-    // Half a window at a time, as wisp-js and epoxy expect: fewer CONTINUE packets, no stalls.
-    if (this.#uplinkDone >= Math.max(1, Math.floor(window / 2))) {
-      this.#uplinkDone = 0;
-      this.#transport.send({
-        type: 'continue',
-        streamId: this.id,
-        bufferRemaining: Math.max(0, window - this.#uplinkQueued),
-      });
-    }
+    const { initialBuffer: window, uplinkStreamBytes: budget } = this.#context.limits;
+    // Over its byte budget a stream gets no CONTINUE; every consumption looks again, and the
+    // last one (nothing held) always passes, so a client out of credit is never left waiting.
+    if (this.#uplinkBytes > budget) return;
+    // Half a grant at a time, as wisp-js and epoxy expect: fewer CONTINUE packets, no stalls.
+    if (this.#uplinkDone < Math.max(1, Math.floor(this.#uplinkGrant / 2))) return;
+    // Credits are packets (Wisp); grant no more of the size last seen than fit the budget.
+    const fit = Math.max(1, Math.floor((budget - this.#uplinkBytes) / this.#lastPayloadBytes));
+    const grant = Math.max(0, Math.min(window - this.#uplinkQueued, fit));
+    this.#uplinkDone = 0;
+    this.#uplinkGrant = grant;
+    this.#transport.send({ type: 'continue', streamId: this.id, bufferRemaining: grant });
   }
 
   /**
@@ -132,10 +156,11 @@ export class StreamChannel {
   /** Sends what credit and connection pressure allow; pauses or resumes the source. */
   flush(): void {
     if (this.#closed) return;
-    const maxPayload = this.#transport.maxPacketBytes - HEADER_BYTES;
+    const maxPayload = this.#transport.maxPacketBytes - WISP_DATA_HEADER_BYTES;
     while (this.#queue.length > 0 && this.#credit > 0 && !this.#transport.congested) {
       const head = this.#queue[0];
       if (head === undefined) break;
+      // A socket read (at most 64 KiB) leaves whole when it fits: on /wisp/ it always does.
       const payload = head.length > maxPayload ? head.subarray(0, maxPayload) : head;
       if (payload.length === head.length) this.#queue.shift();
       else this.#queue[0] = head.subarray(maxPayload);
@@ -194,6 +219,8 @@ export class StreamChannel {
   #finish(reason: WispCloseReasonName, by: 'egress' | 'client'): void {
     this.#closed = true;
     this.#queue.length = 0;
+    this.#uplink.release(this.#uplinkBytes);
+    this.#uplinkBytes = 0;
     this.#context.metrics.streamCloses.inc({ endpoint: this.#context.endpoint, reason, by });
     this.#behaviour?.cancel();
     this.#source?.destroy();

@@ -9,6 +9,7 @@ import type { Destination } from './destination-policy.ts';
 import { StreamFailure } from './errors.ts';
 import { StreamChannel, type StreamBehaviour } from './stream-channel.ts';
 import type { StreamContext } from './stream-types.ts';
+import { UplinkBudget } from './uplink-budget.ts';
 
 export type ViolationCode = 'ERR_EGRESS_STREAM_IN_USE' | 'ERR_EGRESS_UNEXPECTED_PACKET';
 
@@ -36,11 +37,13 @@ export interface StreamEngineOptions {
 export class StreamEngine {
   readonly #options: StreamEngineOptions;
   readonly #streams = new Map<number, StreamChannel>();
+  readonly #uplink: UplinkBudget;
   #initialCredit: number;
   #closed = false;
 
   constructor(options: StreamEngineOptions) {
     this.#options = options;
+    this.#uplink = new UplinkBudget(options.context.limits.uplinkBufferBytes);
     this.#initialCredit = options.downlinkCredits
       ? options.context.limits.defaultDownlinkCredit
       : Number.POSITIVE_INFINITY;
@@ -100,7 +103,7 @@ export class StreamEngine {
       this.#options.onViolation('ERR_EGRESS_STREAM_IN_USE', `stream ${id} is already open`);
       return;
     }
-    const channel = new StreamChannel(id, type, context, this.#initialCredit, (c) => {
+    const channel = new StreamChannel(id, type, context, this.#initialCredit, this.#uplink, (c) => {
       if (this.#streams.get(c.id) === c) this.#streams.delete(c.id);
       context.metrics.streamsOpen.dec({ endpoint: context.endpoint, type: c.type });
     });

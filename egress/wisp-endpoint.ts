@@ -1,11 +1,25 @@
 /**
- * `/wisp/`: a standard Wisp v1.2 server on one WebSocket, with the v2 INFO handshake when the
- * client asks for the `wisp-v2` subprotocol. One Wisp packet per binary message.
+ * `/wisp/`: a standard Wisp server on one WebSocket, one Wisp packet per binary message. As the
+ * v2 specification says, the client offering any WebSocket subprotocol at all asks for Wisp v2
+ * (the egress echoes the first one it offered); none means Wisp v1.2.
  */
 import type { WebSocket } from 'ws';
-import { encodeWispPacket, decodeWispPacket } from '../protocol/wisp-codec.ts';
+import {
+  decodeWispPasswordClientPayload,
+  encodeWispPacket,
+  encodeWispPasswordServerPayload,
+  decodeWispPacket,
+} from '../protocol/wisp-codec.ts';
 import { MAX_WISP_PACKET_BYTES } from '../protocol/limits.ts';
-import type { WispPacket } from '../protocol/wisp-types.ts';
+import {
+  WISP_CLOSE_REASONS,
+  WISP_EXTENSION_IDS,
+  type WispCloseReasonName,
+  type WispExtension,
+  type WispInfoPacket,
+  type WispPacket,
+} from '../protocol/wisp-types.ts';
+import { maxWispMessageBytes } from './limits.ts';
 import { StreamEngine } from './stream-engine.ts';
 import { openTcp } from './tcp-stream.ts';
 import {
@@ -19,17 +33,71 @@ import {
 } from './endpoint-shared.ts';
 import { WebSocketSender } from './websocket-sender.ts';
 import { WS_CLOSE } from './websocket-message.ts';
+import type { WispPasswords } from './wisp-passwords.ts';
 
-export const WISP_V2_SUBPROTOCOL = 'wisp-v2';
+/** The Wisp version this server speaks in v2 mode, sent in its INFO and expected back. */
+const WISP_V2_MAJOR = 2;
 
-export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
+/**
+ * `handleProtocols` for `/wisp/`: the first subprotocol the client offered. The specification
+ * leaves the value unspecified ("must be present, but the value of the header is unspecified"),
+ * and a browser fails the handshake when it offered one and none comes back.
+ */
+export function selectWispSubprotocol(protocols: ReadonlySet<string>): string | false {
+  for (const protocol of protocols) return protocol;
+  return false;
+}
+
+export interface WispEndpointOptions {
+  /** Credentials required of every client (v2 password authentication); undefined: open. */
+  readonly passwords: WispPasswords | undefined;
+}
+
+/** Whether the client's INFO may proceed, or the close reason and our code to refuse it with. */
+type Admission =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: WispCloseReasonName; readonly code: string };
+
+function admit(info: WispInfoPacket, passwords: WispPasswords | undefined): Admission {
+  if (info.major !== WISP_V2_MAJOR) {
+    return { ok: false, reason: 'unspecified', code: 'ERR_EGRESS_WISP_VERSION' };
+  }
+  if (passwords === undefined) return { ok: true };
+  // Extensions the egress did not offer (UDP, MOTD, unknown ids) are simply not in common.
+  const record = info.extensions.find((ext) => ext.id === WISP_EXTENSION_IDS['password-auth']);
+  if (record === undefined) {
+    return { ok: false, reason: 'auth-required', code: 'ERR_EGRESS_AUTH_REQUIRED' };
+  }
+  let readings;
+  try {
+    readings = decodeWispPasswordClientPayload(record.payload);
+  } catch {
+    return { ok: false, reason: 'auth-bad-password', code: 'ERR_EGRESS_AUTH_FAILED' };
+  }
+  // Every reading is checked, so the time does not tell which one matched.
+  const matches = readings.map(({ username, password }) => passwords.verify(username, password));
+  return matches.includes(true)
+    ? { ok: true }
+    : { ok: false, reason: 'auth-bad-password', code: 'ERR_EGRESS_AUTH_FAILED' };
+}
+
+export function serveWisp(
+  ws: WebSocket,
+  shared: EndpointShared,
+  { passwords }: WispEndpointOptions,
+): void {
   const { metrics, limits } = shared;
   const endpoint = 'wisp';
-  const v2 = ws.protocol === WISP_V2_SUBPROTOCOL;
+  const v2 = ws.protocol !== '';
+  // `refused`: the egress is closing the WebSocket; whatever still arrives is dropped.
+  let state: 'handshake' | 'open' | 'refused' = v2 ? 'handshake' : 'open';
 
   const sender = new WebSocketSender(ws, limits.sendHighWaterBytes, () => engine.drained());
   const send = (packet: WispPacket): void => sender.send(encodeWispPacket(packet));
-  const abort: AbortConnection = (...reason) => closeConnection(ws, shared, endpoint, ...reason);
+  const abort: AbortConnection = (...reason) => {
+    state = 'refused';
+    closeConnection(ws, shared, endpoint, ...reason);
+  };
   const engine = new StreamEngine({
     context: streamContext(shared, endpoint, sender, MAX_WISP_PACKET_BYTES, send),
     openers: { tcp: openTcp },
@@ -38,34 +106,55 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
     onEnd: () => ws.close(WS_CLOSE.normal),
   });
 
-  let handshaking = v2;
   const handshakeTimer = v2
     ? handshakeDeadline(shared, endpoint, abort, 'no INFO from client')
     : undefined;
 
   function onMessage(message: Uint8Array): void {
+    if (state === 'refused') return;
     let packet: WispPacket;
     try {
-      packet = decodeWispPacket(message, { maxBytes: MAX_WISP_PACKET_BYTES });
+      packet = decodeWispPacket(message, { maxBytes: maxWispMessageBytes(limits) });
     } catch (err) {
       const { code, message: text } = failureOf(err);
-      if (handshaking) metrics.handshakeFailures.inc({ endpoint, code });
-      abort(WS_CLOSE.protocolError, code, text);
+      if (state === 'handshake') refuse(WS_CLOSE.protocolError, code, text);
+      else abort(WS_CLOSE.protocolError, code, text);
       return;
     }
-    if (handshaking) {
-      if (packet.type !== 'info') {
-        metrics.handshakeFailures.inc({ endpoint, code: 'ERR_EGRESS_UNEXPECTED_PACKET' });
-        abort(WS_CLOSE.protocolError, 'ERR_EGRESS_UNEXPECTED_PACKET', 'expected INFO');
-        return;
-      }
-      // We offer no extensions, so whatever the client lists is simply not in common.
-      handshaking = false;
-      clearTimeout(handshakeTimer);
-      engine.start();
+    if (state === 'handshake') {
+      handshake(packet);
       return;
     }
     engine.handle(packet);
+  }
+
+  function refuse(wsCode: number, code: string, message: string): void {
+    clearTimeout(handshakeTimer);
+    metrics.handshakeFailures.inc({ endpoint, code });
+    abort(wsCode, code, message);
+  }
+
+  function handshake(packet: WispPacket): void {
+    if (packet.type === 'close' && packet.streamId === 0) {
+      // "If the client chooses to reject the connection, it must send a CLOSE packet".
+      refuse(WS_CLOSE.normal, 'ERR_EGRESS_CLIENT_END', `client refused: reason ${packet.reason}`);
+      return;
+    }
+    if (packet.type !== 'info') {
+      refuse(WS_CLOSE.protocolError, 'ERR_EGRESS_UNEXPECTED_PACKET', 'expected INFO');
+      return;
+    }
+    const admission = admit(packet, passwords);
+    if (!admission.ok) {
+      const reason = WISP_CLOSE_REASONS[admission.reason];
+      // The spec: a CLOSE on stream 0 with the reason, "before the websocket is closed".
+      send({ type: 'close', streamId: 0, reason });
+      refuse(WS_CLOSE.policyViolation, admission.code, `handshake refused: ${admission.reason}`);
+      return;
+    }
+    state = 'open';
+    clearTimeout(handshakeTimer);
+    engine.start();
   }
 
   serveMessages(ws, shared, endpoint, {
@@ -78,7 +167,19 @@ export function serveWisp(ws: WebSocket, shared: EndpointShared): void {
   });
 
   if (v2) {
-    send({ type: 'info', streamId: 0, major: 2, minor: 0, extensions: [] });
+    const extensions: WispExtension[] =
+      passwords === undefined
+        ? []
+        : [
+            {
+              id: WISP_EXTENSION_IDS['password-auth'],
+              payload: encodeWispPasswordServerPayload(true),
+            },
+          ];
+    send({ type: 'info', streamId: 0, major: WISP_V2_MAJOR, minor: 0, extensions });
+  } else if (passwords !== undefined) {
+    // Wisp v1 has no way to authenticate: refuse before the first CONTINUE, with no Wisp packet.
+    refuse(WS_CLOSE.policyViolation, 'ERR_EGRESS_AUTH_REQUIRED', 'Wisp v1 cannot authenticate');
   } else {
     engine.start();
   }

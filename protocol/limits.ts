@@ -3,11 +3,26 @@
  * so a stranger cannot make us reserve more than these sizes.
  */
 
-/** One tunnel message (one data-channel message / one WebSocket message) on the wire. */
+/**
+ * One tunnel message (one data-channel message / one WebSocket message) on the wire. Frames stay
+ * this small by design (they cross volunteers' data channels), whatever `/wisp/` accepts.
+ */
 export const MAX_TUNNEL_MESSAGE_BYTES = 16 * 1024;
 
-/** One Wisp packet on `/wisp/` (a WebSocket message). Larger packets are refused. */
-export const MAX_WISP_PACKET_BYTES = 64 * 1024;
+/** Bytes ahead of a Wisp DATA payload: the packet type (1) and the stream id (4). */
+export const WISP_DATA_HEADER_BYTES = 5;
+
+/**
+ * The codec's default packet limit, and the largest packet the egress sends on `/wisp/`: a DATA
+ * packet carrying one whole 64 KiB socket read (Node reads at most 64 KiB at a time), so a read
+ * never leaves as a full packet plus a sliver. The Wisp specification sets no packet size; the
+ * reference server and wisp-js send and accept packets of this size.
+ *
+ * What the egress accepts *from* a client is larger and configurable: uplink DATA packets up to
+ * the connection's uplink byte bound (`EgressLimits.uplinkBufferBytes`, 16 MiB by default), as
+ * common WASM clients send 64 KiB + 5 byte packets or a whole request body in one packet.
+ */
+export const MAX_WISP_PACKET_BYTES = 64 * 1024 + WISP_DATA_HEADER_BYTES;
 
 /** Longest hostname in a Wisp CONNECT packet (DNS limit, in bytes). */
 export const MAX_HOSTNAME_BYTES = 253;

@@ -24,6 +24,7 @@ import type {
   WispExtension,
   WispPacket,
   WispPacketType,
+  WispPasswordCredentials,
   WispStreamType,
 } from './wisp-types.ts';
 
@@ -318,4 +319,43 @@ function fixedSize(bytes: Uint8Array, size: number, name: string): void {
   if (bytes.length > size) {
     fail('ERR_WISP_TRAILING_BYTES', `${name} must be ${size} bytes, got ${bytes.length}`);
   }
+}
+
+/** The server's password-authentication record payload (v2 draft 6): `u8 required`. */
+export function encodeWispPasswordServerPayload(required: boolean): Uint8Array {
+  return Uint8Array.of(required ? 1 : 0);
+}
+
+/**
+ * The readings of a client's password-authentication record payload. Draft 6 lays it out as
+ * `u8 username length ‖ username ‖ password (to the end)`; drafts 1–5 had a `u16` password
+ * length after the username length, and the reference client (wisp-js 0.5) still sends that.
+ * The draft-6 reading always comes first; the older one follows only when the lengths fit it
+ * exactly. The server accepts the credentials if either reading matches, which gives a guesser
+ * two tries per connection instead of one, no more. Throws `ERR_WISP_INFO` when no reading
+ * has a non-empty username.
+ */
+export function decodeWispPasswordClientPayload(payload: Uint8Array): WispPasswordCredentials[] {
+  checkBytes('payload', payload);
+  const readings: WispPasswordCredentials[] = [];
+  const usernameLength = payload[0] ?? 0;
+  if (usernameLength > 0 && payload.length >= 1 + usernameLength) {
+    readings.push({
+      username: payload.subarray(1, 1 + usernameLength),
+      password: payload.subarray(1 + usernameLength),
+    });
+  }
+  if (usernameLength > 0 && payload.length >= 3) {
+    const passwordLength = viewOf(payload).getUint16(1, true);
+    if (payload.length === 3 + usernameLength + passwordLength) {
+      readings.push({
+        username: payload.subarray(3, 3 + usernameLength),
+        password: payload.subarray(3 + usernameLength),
+      });
+    }
+  }
+  if (readings.length === 0) {
+    fail('ERR_WISP_INFO', `password record of ${payload.length} bytes holds no username`);
+  }
+  return readings;
 }

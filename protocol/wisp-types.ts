@@ -155,6 +155,16 @@ export interface WispInfoPacket {
 export type WispPacket =
   WispConnectPacket | WispDataPacket | WispContinuePacket | WispClosePacket | WispInfoPacket;
 
+/**
+ * The credentials of a client's password-authentication INFO record (extension `0x02`), as
+ * bytes: the server compares them, it never needs them as text.
+ */
+export interface WispPasswordCredentials {
+  /** 1..255 bytes of UTF-8. */
+  username: Uint8Array;
+  password: Uint8Array;
+}
+
 export interface WispCodecOptions {
   /** Largest whole packet accepted or produced, in bytes. Default `MAX_WISP_PACKET_BYTES`. */
   maxBytes?: number;

@@ -2,6 +2,7 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWispPacket } from '../../protocol/wisp-codec.ts';
 import { WISP_CLOSE_REASONS } from '../../protocol/wisp-types.ts';
+import { DEFAULT_LIMITS, maxWispMessageBytes } from '../limits.ts';
 import {
   connectTunnel,
   connectWisp,
@@ -152,7 +153,8 @@ describe('bad input', () => {
     text.ws.send('hello');
     expect(await text.closed).toEqual({ code: 1003, reason: 'ERR_EGRESS_TEXT_MESSAGE' });
     const big = await connectWisp(egress.wsUrl('wisp/'));
-    big.ws.send(new Uint8Array(70_000));
+    // Over one DATA packet carrying the whole uplink bound: nothing to do but close (1009).
+    big.ws.send(new Uint8Array(maxWispMessageBytes(DEFAULT_LIMITS) + 1));
     expect((await big.closed).code).toBe(1009);
     await echoWorks();
   });

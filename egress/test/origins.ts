@@ -85,15 +85,4 @@ export async function startHttpOrigin(handler: HttpHandler): Promise<Origin> {
   return { port: await listen(server), close: closer(server, sockets) };
 }
 
-/** Deterministic pseudo-random bytes, so byte-exact checks catch reordering. */
-export function patternBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+export { patternBytes } from '../../test/pattern-bytes.ts';

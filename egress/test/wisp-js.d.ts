@@ -13,8 +13,20 @@ declare module '@mercuryworkshop/wisp-js/client' {
     create_stream(hostname: string, port: number, type?: 'tcp' | 'udp'): WispJsStream;
     close(): void;
   }
+  /** An extension record the client lists in its INFO (opaque to the tests). */
+  export interface WispJsExtension {
+    readonly id: number;
+  }
   export const client: {
-    ClientConnection: new (url: string, options?: { wisp_version?: 1 | 2 }) => WispJsConnection;
+    ClientConnection: new (
+      url: string,
+      options?: { wisp_version?: 1 | 2; wisp_extensions?: WispJsExtension[] },
+    ) => WispJsConnection;
+  };
+  export const extensions: {
+    PasswordAuthExtension: new (config: {
+      client_config: { username: string; password: string };
+    }) => WispJsExtension;
   };
 }
 declare module '@mercuryworkshop/wisp-js/server' {
