@@ -27,20 +27,27 @@ const noGlobalStyles = {
 
 // three-globe imports the WebGPU renderer and TSL (for its heatmap layer) and h3-js (for
 // its hexagon layers). The widget uses neither layer, and together they are more than half
-// of the globe chunk, so the bundle gets stand-ins that throw if anything ever calls them.
+// of the globe chunk. PeerJS imports @msgpack/msgpack for its MsgPack serializer (the
+// `MsgPack` and `MsgPackPeer` exports), which the mesh never uses: its connections are `raw`
+// (a quarter of the PeerJS chunk). So the bundle gets stand-ins that throw if anything ever
+// calls them.
 const unusedLayers = {
-  name: 'unused-globe-layers',
+  name: 'unused-modules',
   setup(builder) {
-    builder.onResolve({ filter: /^(three\/webgpu|three\/tsl|h3-js)$/ }, (args) => ({
-      path: args.path,
-      namespace: 'unused',
-    }));
+    builder.onResolve(
+      { filter: /^(three\/webgpu|three\/tsl|h3-js|@msgpack\/msgpack)$/ },
+      (args) => ({
+        path: args.path,
+        namespace: 'unused',
+      }),
+    );
     builder.onLoad({ filter: /.*/, namespace: 'unused' }, (args) => {
       const fail = `() => { throw new Error('${args.path} is not bundled with the widget'); }`;
       const names = {
         'three/webgpu': ['StorageInstancedBufferAttribute', 'WebGPURenderer'],
         'three/tsl': [],
         'h3-js': ['latLngToCell', 'cellToLatLng', 'cellToBoundary', 'polygonToCells'],
+        '@msgpack/msgpack': ['Encoder', 'decodeMultiStream'],
       }[args.path];
       return {
         contents: names.map((name) => `export const ${name} = ${fail};`).join('\n') || 'export {};',
