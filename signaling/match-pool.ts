@@ -43,16 +43,9 @@ class Volunteer implements VolunteerRecord {
     this.lastSeen = claim.lastSeen;
   }
 
-  /** Takes a newer poll's claim (the id stays). */
+  /** Takes a newer poll's claim (same id; the fields exist already, so the shape stays). */
   update(claim: VolunteerClaim): void {
-    this.ip = claim.ip;
-    this.group = claim.group;
-    this.kind = claim.kind;
-    this.nat = claim.nat;
-    this.country = claim.country;
-    this.slots = claim.slots;
-    this.pool = claim.pool;
-    this.lastSeen = claim.lastSeen;
+    Object.assign(this, claim);
   }
 
   get available(): boolean {
