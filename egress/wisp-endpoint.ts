@@ -35,6 +35,9 @@ import { WebSocketSender } from './websocket-sender.ts';
 import { WS_CLOSE } from './websocket-message.ts';
 import type { WispPasswords } from './wisp-passwords.ts';
 
+/** The largest client INFO: room for a 255-byte username and a 65,535-byte password. */
+const MAX_INFO_BYTES = 128 * 1024;
+
 /** The Wisp version this server speaks in v2 mode, sent in its INFO and expected back. */
 const WISP_V2_MAJOR = 2;
 
@@ -114,7 +117,10 @@ export function serveWisp(
     if (state === 'refused') return;
     let packet: WispPacket;
     try {
-      packet = decodeWispPacket(message, { maxBytes: maxWispMessageBytes(limits) });
+      // Before the handshake is through, no large packet has any business arriving: an INFO
+      // with the longest credentials is about 64 KiB.
+      const maxBytes = state === 'handshake' ? MAX_INFO_BYTES : maxWispMessageBytes(limits);
+      packet = decodeWispPacket(message, { maxBytes });
     } catch (err) {
       const { code, message: text } = failureOf(err);
       if (state === 'handshake') refuse(WS_CLOSE.protocolError, code, text);

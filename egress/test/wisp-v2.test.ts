@@ -162,6 +162,19 @@ describe('/wisp/ subprotocol negotiation', () => {
     raw.ws.close();
   });
 
+  it('refuses an INFO over 128 KiB before the handshake is through (1002, counted)', async () => {
+    const before = await metric(open, 'bu_egress_handshake_failures_total', 'ERR_WISP_TOO_LARGE');
+    const raw = await connectRaw(wispUrl(open), ['v2']);
+    await raw.packet(0);
+    const huge = info([{ id: 0xee, payload: new Uint8Array(200 * 1024) }]);
+    raw.ws.send(encodeWispPacket(huge, { maxBytes: 1024 * 1024 }));
+    expect((await raw.closed).code).toBe(1002);
+    expect(raw.packets.some((p) => p.type === 'continue')).toBe(false);
+    expect(await metric(open, 'bu_egress_handshake_failures_total', 'ERR_WISP_TOO_LARGE')).toBe(
+      before + 1,
+    );
+  });
+
   it('echoes the first of several offered subprotocols', async () => {
     const raw = await connectRaw(wispUrl(open), ['first-one', 'wisp-v2', 'third']);
     expect(raw.ws.protocol).toBe('first-one');
