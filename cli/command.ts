@@ -12,7 +12,8 @@ export interface Command {
  * `ERR_CLI_USAGE`: bad flags or arguments (exit code 2); `ERR_EGRESS_KEY`: the egress key file
  * cannot be read, created or parsed; `ERR_CLI_FAILED`: anything else.
  */
-export type CliErrorCode = 'ERR_CLI_USAGE' | 'ERR_CLI_FAILED' | 'ERR_EGRESS_KEY';
+export type CliErrorCode =
+  'ERR_CLI_USAGE' | 'ERR_CLI_FAILED' | 'ERR_EGRESS_KEY' | 'ERR_ADMISSION_KEY';
 
 /** A user-facing failure: printed without a stack trace. Exit code 2 means bad usage. */
 export class CliError extends CodedError<CliErrorCode> {

@@ -3,8 +3,6 @@
  * the key file (created with mode 0600 on first run).
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { parseAllowEntry } from '../egress/destination-policy.ts';
 import type { EgressOptions } from '../egress/config.ts';
 import { WispPasswords, type WispCredential } from '../egress/wisp-passwords.ts';
@@ -16,6 +14,7 @@ import {
 import type { KeyPair } from '../protocol/noise/crypto-suite.ts';
 import { CliError } from './command.ts';
 import { errorText, type Flag, type FlagReader } from './flags.ts';
+import { loadOrCreateKeyFile } from './key-file.ts';
 
 export const EGRESS_FLAGS: readonly Flag[] = [
   {
@@ -145,33 +144,16 @@ export function egressPolicy(flags: FlagReader): PolicyOptions {
   };
 }
 
-function hasCode(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && err.code === code;
-}
-
 /**
- * Reads the key file, or creates it (mode 0600, directory 0700) when it does not exist yet; a
- * file it cannot read, create or parse is a CliError `ERR_EGRESS_KEY` naming it.
+ * Reads the egress key file, or creates it (mode 0600, directory 0700) when it does not exist
+ * yet; a file it cannot read, create or parse is a CliError `ERR_EGRESS_KEY` naming it.
  */
-export async function loadOrCreateKey(file: string): Promise<{ key: KeyPair; created: boolean }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (!hasCode(err, 'ENOENT'))
-      throw new CliError(`cannot read ${file}: ${errorText(err)}`, 1, 'ERR_EGRESS_KEY');
-    const key = createEgressKey();
-    try {
-      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-      await writeFile(file, encodeEgressKeyFile(key), { mode: 0o600, flag: 'wx' });
-    } catch (writeErr) {
-      throw new CliError(`cannot create ${file}: ${errorText(writeErr)}`, 1, 'ERR_EGRESS_KEY');
-    }
-    return { key, created: true };
-  }
-  try {
-    return { key: parseEgressKeyFile(text), created: false };
-  } catch (err) {
-    throw new CliError(`${file} is not an egress key file: ${errorText(err)}`, 1, 'ERR_EGRESS_KEY');
-  }
+export function loadOrCreateKey(file: string): Promise<{ key: KeyPair; created: boolean }> {
+  return loadOrCreateKeyFile(file, {
+    name: 'an egress key file',
+    code: 'ERR_EGRESS_KEY',
+    create: createEgressKey,
+    encode: encodeEgressKeyFile,
+    parse: parseEgressKeyFile,
+  });
 }

@@ -2,6 +2,7 @@ import { bytesToBase64url } from '../protocol/bytes.ts';
 import { formatLogLine } from '../server-kit/logger.ts';
 import { listenFlags, logLevelFlag, readListen, readLogLevel } from './common-flags.ts';
 import { startEgressServer } from '../egress/server.ts';
+import { ADMISSION_EGRESS_FLAGS, egressAdmission } from './admission-options.ts';
 import { CliError, type Command } from './command.ts';
 import { EGRESS_FLAGS, egressPolicy, loadOrCreateKey } from './egress-options.ts';
 import { untilSignal } from './signals.ts';
@@ -20,6 +21,7 @@ const FLAGS: readonly Flag[] = [
     help: `egress key file, created (mode 0600) when missing (${DEFAULT_KEY_FILE})`,
   },
   ...EGRESS_FLAGS,
+  ...ADMISSION_EGRESS_FLAGS,
   logLevelFlag(),
 ];
 
@@ -43,11 +45,12 @@ SIGINT or SIGTERM closes every connection and exits. See docs/egress.md.`,
     const keyFile = flags.text('key') ?? DEFAULT_KEY_FILE;
     const level = readLogLevel(flags);
     const policy = egressPolicy(flags);
+    const admission = egressAdmission(flags);
     const { key, created } = await loadOrCreateKey(keyFile);
     if (created) console.error(`created ${keyFile}`);
     let server;
     try {
-      server = await startEgressServer({ host, port, key, log: level, ...policy });
+      server = await startEgressServer({ host, port, key, log: level, admission, ...policy });
     } catch (err) {
       throw new CliError(errorText(err));
     }

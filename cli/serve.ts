@@ -1,3 +1,4 @@
+import { admissionIssuerFlags, admissionIssuing } from './admission-options.ts';
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ const FLAGS: readonly Flag[] = [
     name: 'data-dir',
     type: 'string',
     arg: 'DIR',
-    help: 'where the egress key is kept (egress-key.json, mode 0600; created on first run) (.bu)',
+    help: 'where the egress and admission keys are kept (egress-key.json, admission-key.json, mode 0600; created on first run) (.bu)',
   },
   {
     name: 'public-url',
@@ -49,6 +50,7 @@ const FLAGS: readonly Flag[] = [
     help: 'where /browse/ shows proxied sites, one origin each: e.g. https://{label}.sites.example.org (needs a wildcard DNS record and certificate); default http://{label}.localhost:PORT when listening on loopback, otherwise none and /browse/ refuses to open pages',
   },
   ...SIGNALING_FLAGS,
+  ...admissionIssuerFlags('DIR/admission-key.json'),
   ...EGRESS_FLAGS,
   logLevelFlag(),
 ];
@@ -151,6 +153,8 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
     const keyFile = join(dataDir, 'egress-key.json');
     const { key, created } = await loadOrCreateKey(keyFile);
     if (created) console.error(`created ${keyFile}`);
+    const admission = await admissionIssuing(flags, join(dataDir, 'admission-key.json'));
+    if (admission.created) console.error(`created ${admission.file}`);
 
     let services: Services | undefined = undefined;
     // Faults of this process's own part (the site and the routing between the parts); the
@@ -224,9 +228,15 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
     let signaling: SignalingService;
     let egress: EgressService;
     try {
-      egress = createEgressService({ key, log: level, ...policy });
+      egress = createEgressService({
+        key,
+        log: level,
+        admission: { keys: [admission.issuing.key.publicKey] },
+        ...policy,
+      });
       signaling = createSignalingService({
         ...signalingSettings,
+        admission: admission.issuing,
         path: SIGNAL_PATH,
         logger: serveLog,
         egresses: [{ id: 'local', url: egressUrl, publicKey }],
@@ -268,6 +278,7 @@ next. SIGINT or SIGTERM closes everything and exits 0. See docs/running.md.`,
         tunnel: `${wsBase}tunnel/`,
         metrics: `${baseUrl}metrics`,
         egress: { id: 'local', url: egressUrl, publicKey },
+        admissionKey: admission.publicKey,
       }),
     );
     console.log(`
@@ -277,6 +288,7 @@ bu serve: listening on ${baseUrl}
   egress     ${wsBase}wisp/ (Wisp), ${wsBase}tunnel/ (tunnel); public key ${publicKey}
   metrics    ${baseUrl}metrics
   egress key ${keyFile}
+  admission  ${admission.file}; egresses elsewhere: bu egress --admission-key ${admission.publicKey}
 
 Next, in two more terminals:
   npx bu volunteer --signaling ${signalUrl}

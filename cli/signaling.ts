@@ -1,3 +1,4 @@
+import { admissionIssuerFlags, admissionIssuing } from './admission-options.ts';
 import { SignalingError } from '../signaling/errors.ts';
 import { createLogger } from '../server-kit/logger.ts';
 import { listenFlags, logLevelFlag, readListen, readLogLevel } from './common-flags.ts';
@@ -16,12 +17,15 @@ import {
 const DEFAULT_PORT = 9000;
 
 /** Every flag, also readable from `BU_<NAME>` (upper case, `-` as `_`); the flag wins. */
+const DEFAULT_ADMISSION_KEY_FILE = '.bu/admission-key.json';
+
 const FLAGS: readonly Flag[] = [
   ...listenFlags(DEFAULT_PORT),
   { name: 'path', type: 'string', arg: 'PATH', help: 'prefix of every route (/)' },
   EGRESS_LIST_FLAG,
   EGRESS_FILE_FLAG,
   ...SIGNALING_FLAGS,
+  ...admissionIssuerFlags(DEFAULT_ADMISSION_KEY_FILE),
   logLevelFlag(),
 ];
 
@@ -62,8 +66,11 @@ export const signaling: Command = {
     } catch (err) {
       throw new CliError(`--egress-file: ${err instanceof Error ? err.message : String(err)}`, 2);
     }
+    const admission = await admissionIssuing(flags, DEFAULT_ADMISSION_KEY_FILE);
+    if (admission.created) logger.info('admission key created', { file: admission.file });
     const options: ListenOptions = {
       ...signalingOptions(flags),
+      admission: admission.issuing,
       natProbeBind: host,
       host,
       port,
@@ -88,6 +95,7 @@ export const signaling: Command = {
       port: running.port,
       path: running.service.settings.path,
       egresses: running.service.settings.egresses.length,
+      admissionKey: admission.publicKey,
     });
     console.log(`bu signaling: listening on ${running.url}`);
 

@@ -2,6 +2,7 @@
  * Options of an egress and their validation. The CLI turns flags and BU_* variables into
  * these; embedders (`bu serve`, tests) pass them directly.
  */
+import { AdmissionGate, type AdmissionSetting } from './admission-gate.ts';
 import { rootCertificates } from 'node:tls';
 import type { KeyPair } from '../protocol/noise/crypto-suite.ts';
 import { parseAllowEntry, type AllowEntry } from './destination-policy.ts';
@@ -37,6 +38,12 @@ export interface EgressOptions {
    * password-authentication extension, Wisp v1 clients are refused. Absent or empty: open.
    */
   readonly wispPasswords?: readonly WispCredential[];
+  /**
+   * Who may use `/tunnel/`: consumers with an admission token signed by one of these keys (the
+   * signaling server's), within the token's quotas; or `'off'` for a private egress that
+   * carries anyone who reaches it (docs/egress.md, "Admission").
+   */
+  readonly admission: AdmissionSetting;
 }
 
 export interface EgressConfig {
@@ -51,6 +58,8 @@ export interface EgressConfig {
   readonly ca: readonly string[] | undefined;
   /** The credentials `/wisp/` requires, or undefined when it is open. */
   readonly wispPasswords: WispPasswords | undefined;
+  /** The tunnel's admission check, or undefined when admission is off. */
+  readonly admission: AdmissionGate | undefined;
 }
 
 const POSITIVE_LIMITS = [
@@ -114,5 +123,25 @@ export function resolveEgressConfig(options: EgressOptions): EgressConfig {
       options.wispPasswords === undefined || options.wispPasswords.length === 0
         ? undefined
         : new WispPasswords(options.wispPasswords),
+    admission: admissionGate(options),
   };
+}
+
+function admissionGate(options: EgressOptions): AdmissionGate | undefined {
+  const setting = options.admission as AdmissionSetting | undefined;
+  if (setting === 'off') return undefined;
+  if (setting === undefined || typeof setting !== 'object') {
+    throw new EgressConfigError(
+      'ERR_EGRESS_CONFIG',
+      "admission: expected the signing keys to trust, or 'off' for a private egress",
+    );
+  }
+  try {
+    return new AdmissionGate(setting, options.key.publicKey);
+  } catch (err) {
+    throw new EgressConfigError(
+      'ERR_EGRESS_CONFIG',
+      `admission: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
 }

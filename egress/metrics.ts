@@ -64,6 +64,12 @@ export class EgressMetrics {
     ['endpoint', 'code'],
   );
 
+  readonly admissions = this.#counter(
+    'bu_egress_admissions_total',
+    'Tunnel handshakes by admission result: admitted, or the refusal reason',
+    ['result'],
+  );
+
   #counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }

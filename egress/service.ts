@@ -171,7 +171,7 @@ export function createEgressService(
         });
         try {
           if (server === wispServer) serveWisp(ws, shared, { passwords: config.wispPasswords });
-          else serveTunnel(ws, shared, config.key);
+          else serveTunnel(ws, shared, config.key, config.admission);
         } catch (err) {
           fault('connection', err);
           ws.terminate();

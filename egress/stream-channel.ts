@@ -93,6 +93,8 @@ export class StreamChannel {
     this.#uplinkBytes += bytes;
     this.#lastPayloadBytes = Math.max(1, bytes);
     this.#context.metrics.bytes.inc({ endpoint: this.#context.endpoint, direction: 'up' }, bytes);
+    // Over the token's bytes the whole tunnel ends (the quota's owner closes it).
+    if (this.#context.quota?.spend(bytes) === false) return;
     this.#behaviour.receive(payload, () => this.#uplinkConsumed(bytes));
   }
 
@@ -171,6 +173,7 @@ export class StreamChannel {
         payload.length,
       );
       this.#transport.send({ type: 'data', streamId: this.id, payload });
+      if (this.#context.quota?.spend(payload.length) === false) return;
     }
     if (this.#queue.length > 0) {
       this.#source?.pause();

@@ -103,9 +103,11 @@ export class StreamEngine {
       this.#options.onViolation('ERR_EGRESS_STREAM_IN_USE', `stream ${id} is already open`);
       return;
     }
+    let counted = false;
     const channel = new StreamChannel(id, type, context, this.#initialCredit, this.#uplink, (c) => {
       if (this.#streams.get(c.id) === c) this.#streams.delete(c.id);
       context.metrics.streamsOpen.dec({ endpoint: context.endpoint, type: c.type });
+      if (counted) context.quota?.closeStream();
     });
     this.#streams.set(id, channel);
     context.metrics.streams.inc({ endpoint: context.endpoint, type });
@@ -113,6 +115,13 @@ export class StreamEngine {
     if (this.#streams.size > context.limits.maxStreamsPerConnection) {
       channel.fail(new StreamFailure('ERR_EGRESS_THROTTLED', 'too many streams'));
       return;
+    }
+    if (context.quota !== undefined) {
+      counted = context.quota.openStream();
+      if (!counted) {
+        channel.fail(new StreamFailure('ERR_EGRESS_THROTTLED', "over the token's stream quota"));
+        return;
+      }
     }
     const opener = this.#options.openers[type];
     if (opener === undefined) {

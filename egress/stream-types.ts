@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net';
 import type { WispPacket } from '../protocol/wisp-types.ts';
 import type { IpAddress } from '../server-kit/ip-address.ts';
+import type { StreamQuota } from './admission-gate.ts';
 import type { EndpointShared } from './endpoint-shared.ts';
 import type { EndpointName } from './metrics.ts';
 
@@ -21,4 +22,6 @@ export type Dialer = (address: IpAddress, port: number) => Socket;
 export interface StreamContext extends EndpointShared {
   readonly endpoint: EndpointName;
   readonly transport: PacketTransport;
+  /** An admitted tunnel's token quotas (none on `/wisp/` or with admission off). */
+  readonly quota?: StreamQuota;
 }

@@ -11,7 +11,9 @@ import type { KeyPair } from '../protocol/noise/crypto-suite.ts';
 import { TunnelResponder } from '../protocol/tunnel-handshake.ts';
 import { MAX_FRAME_PACKET_BYTES, type TunnelSession } from '../protocol/tunnel-session.ts';
 import { decodeWispPacket, encodeWispPacket } from '../protocol/wisp-codec.ts';
-import type { WispPacket } from '../protocol/wisp-types.ts';
+import { WISP_CLOSE_REASONS, type WispPacket } from '../protocol/wisp-types.ts';
+import { admissionRefusalError, encodeRefusalPayload } from '../protocol/admission.ts';
+import type { AdmissionGate, StreamQuota, TokenPass } from './admission-gate.ts';
 import {
   closeConnection,
   failureOf,
@@ -28,17 +30,36 @@ import { WS_CLOSE } from './websocket-message.ts';
 import { WebSocketSender } from './websocket-sender.ts';
 import { openWebSocket } from './websocket-stream.ts';
 
-export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair): void {
+export function serveTunnel(
+  ws: WebSocket,
+  shared: EndpointShared,
+  key: KeyPair,
+  admission: AdmissionGate | undefined,
+): void {
   const { metrics, limits } = shared;
   const endpoint = 'tunnel';
 
   let session: TunnelSession | null = null;
   let closed = false;
+  /** The token's quotas this tunnel spends (none when admission is off). */
+  let pass: TokenPass | undefined;
+  const quota: StreamQuota = {
+    spend(bytes) {
+      if (pass === undefined || pass.spend(bytes)) return true;
+      // Said inside the session, so the consumer knows why (and gets a new token).
+      send({ type: 'close', streamId: 0, reason: WISP_CLOSE_REASONS.throttled });
+      abort(WS_CLOSE.normal, 'ERR_ADMISSION_EXHAUSTED', "the token's bytes are used up");
+      return false;
+    },
+    openStream: () => pass?.openStream() ?? true,
+    closeStream: () => pass?.closeStream(),
+  };
   const sender = new WebSocketSender(ws, limits.sendHighWaterBytes, () => engine.drained());
   const abort: AbortConnection = (wsCode, code, message) => {
     if (closed) return;
     closed = true;
     engine.close();
+    pass?.release();
     closeConnection(ws, shared, endpoint, wsCode, code, message);
   };
   const send = (packet: WispPacket): void => {
@@ -51,7 +72,7 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
     }
   };
   const engine = new StreamEngine({
-    context: streamContext(shared, endpoint, sender, MAX_FRAME_PACKET_BYTES, send),
+    context: { ...streamContext(shared, endpoint, sender, MAX_FRAME_PACKET_BYTES, send), quota },
     openers: { tcp: openTcp, fetch: openFetch, websocket: openWebSocket },
     downlinkCredits: true,
     onViolation: (code, message) => abort(WS_CLOSE.protocolError, code, message),
@@ -63,10 +84,22 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
   function handshake(message: Uint8Array): void {
     const responder = new TunnelResponder(key);
     try {
-      responder.readInit(message);
+      const payload = responder.readInit(message);
+      const verdict = admission?.admit(payload);
+      if (verdict !== undefined && !verdict.admitted) {
+        // Answered inside the handshake, where a volunteer can neither read nor forge it.
+        sender.send(responder.writeResponse(encodeRefusalPayload(verdict.reason)).response);
+        metrics.admissions.inc({ result: verdict.reason });
+        abort(WS_CLOSE.normal, admissionRefusalError(verdict.reason).code, verdict.message);
+        return;
+      }
       const { response, session: opened } = responder.writeResponse();
       sender.send(response);
       session = opened;
+      if (verdict !== undefined) {
+        metrics.admissions.inc({ result: 'admitted' });
+        pass = verdict.pass;
+      }
     } catch (err) {
       const { code, message: text } = failureOf(err);
       metrics.handshakeFailures.inc({ endpoint, code });
@@ -109,6 +142,7 @@ export function serveTunnel(ws: WebSocket, shared: EndpointShared, key: KeyPair)
       clearTimeout(handshakeTimer);
       closed = true;
       engine.close();
+      pass?.release();
     },
   });
 }

@@ -4,6 +4,7 @@
  * wanted, replacing those that die. Tunnels go to the egresses the signaling server lists,
  * spread over the healthy ones (egress-choice.ts); the list is read again every minute.
  */
+import { AdmissionError } from '../protocol/errors.ts';
 import type { DataConnection, Peer } from 'peerjs';
 import { base64urlToBytes } from '../protocol/bytes.ts';
 import { MAX_HAVE, type EgressInfo, type NatProbeInfo } from '../protocol/matchmaking.ts';
@@ -183,6 +184,7 @@ export class ConsumerRun extends PeerSession {
           this.signal,
         );
         this.#takeEgresses(answer.egresses);
+        this.#takeAdmission(answer.egresses);
         const fresh = answer.volunteers.filter(
           (v) => !this.#tunnels.has(v.id) && !this.#pending.has(v.id),
         );
@@ -200,6 +202,18 @@ export class ConsumerRun extends PeerSession {
         if (this.aborted) return;
         this.#setProblem('ERR_SIGNALING', err);
         await this.sleep(backoff.next());
+      }
+    }
+  }
+
+  /** Admission tokens from the latest match, by egress (egressKey). */
+  readonly #admission = new Map<string, Uint8Array>();
+
+  #takeAdmission(egresses: readonly EgressInfo[]): void {
+    this.#admission.clear();
+    for (const egress of egresses) {
+      if (egress.admission !== undefined) {
+        this.#admission.set(egressKey(egress), base64urlToBytes(egress.admission));
       }
     }
   }
@@ -290,6 +304,7 @@ export class ConsumerRun extends PeerSession {
       this.#setProblem('ERR_UNKNOWN_EGRESS', err);
       return false;
     }
+    const admission = this.#admission.get(egressKey(egress));
     const pending: Pending = { egress, slow: false };
     this.#pending.set(volunteer, pending);
     const timeoutMs = this.#options.tunnelTimeoutMs ?? 15_000;
@@ -324,7 +339,10 @@ export class ConsumerRun extends PeerSession {
           send: (message) => channel.send(message),
           close: () => connection.close(),
         },
-        { egressPublicKey: base64urlToBytes(egress.publicKey) },
+        {
+          egressPublicKey: base64urlToBytes(egress.publicKey),
+          ...(admission === undefined ? {} : { admission }),
+        },
       );
       client = tunnelClient;
       connection.on('data', (data) => {
@@ -393,7 +411,10 @@ export class ConsumerRun extends PeerSession {
   #setProblem(code: MeshErrorCode, cause: unknown): void {
     const problem = cause instanceof Error ? cause.message : String(cause);
     this.#problem = problem;
-    const error = cause instanceof MeshError ? cause : new MeshError(code, problem, { cause });
+    const error =
+      cause instanceof MeshError
+        ? cause
+        : new MeshError(cause instanceof AdmissionError ? cause.code : code, problem, { cause });
     this.#host.report('error', { error });
     this.#emitStatus();
   }

@@ -2,7 +2,7 @@
  * Errors of the peer runtime. Each has a stable `code`; stream errors carry
  * the Wisp close reason the egress (or this side) gave.
  */
-import { CodedError } from '../protocol/errors.ts';
+import { CodedError, type AdmissionErrorCode } from '../protocol/errors.ts';
 import type { TunnelRefusalReason } from '../protocol/tunnel-refused.ts';
 import { closeReasonName, type WispCloseReasonName } from '../protocol/wisp-types.ts';
 
@@ -18,7 +18,9 @@ export type MeshErrorCode =
   | 'ERR_PEERJS'
   | 'ERR_NO_VOLUNTEERS'
   | 'ERR_UNKNOWN_EGRESS'
-  | 'ERR_CENSORED_LOCATION';
+  | 'ERR_CENSORED_LOCATION'
+  /** The egress refused the tunnel's admission token (protocol/admission.ts). */
+  | AdmissionErrorCode;
 
 export class MeshError extends CodedError<MeshErrorCode> {
   override name = 'MeshError';

@@ -1,9 +1,11 @@
 /**
- * The consumer's end of a tunnel session (docs/protocol.md §1.2–1.3, §1.7): the Noise NK
+ * The consumer's end of a tunnel session (docs/protocol.md §1.2–1.3, §1.7–1.8): the Noise NK
  * handshake as initiator, then sealing and opening frames with their sequence numbers and
  * cumulative acks. What it seals and opens are opaque packets: it knows nothing of streams,
  * nor of the path the messages travel, so one session can be carried by any path.
  */
+import { encodeHandshakeItems, refusalIn } from '../protocol/admission.ts';
+import type { AdmissionError } from '../protocol/errors.ts';
 import { TunnelInitiator } from '../protocol/tunnel-handshake.ts';
 import { TUNNEL_MESSAGE_KINDS } from '../protocol/tunnel-message.ts';
 import { decodeRefused } from '../protocol/tunnel-refused.ts';
@@ -14,13 +16,20 @@ export class TunnelClientSession {
   readonly #initiator: TunnelInitiator;
   #session: TunnelSession | undefined;
 
-  constructor(egressPublicKey: Uint8Array) {
+  readonly #admission: Uint8Array | undefined;
+
+  /** `admission`: the token the signaling server gave for this egress, if any. */
+  constructor(egressPublicKey: Uint8Array, admission?: Uint8Array) {
     this.#initiator = new TunnelInitiator(egressPublicKey);
+    this.#admission = admission;
   }
 
   /** The handshake-init, the first message to the egress; can be written once. */
   writeInit(): Uint8Array<ArrayBuffer> {
-    return this.#initiator.writeInit();
+    const admission = this.#admission;
+    return this.#initiator.writeInit(
+      admission === undefined ? undefined : encodeHandshakeItems([['admission-token', admission]]),
+    );
   }
 
   /** True once the egress's handshake response has been read. */
@@ -46,10 +55,11 @@ export class TunnelClientSession {
   /**
    * Reads a message that arrived before the session was established: the egress's
    * handshake response, which establishes it, or a volunteer's REFUSED, which is returned
-   * for the caller to end the tunnel with. Throws on anything else (a malformed REFUSED, a
-   * response that fails the handshake).
+   * for the caller to end the tunnel with, as is the egress's refusal of admission (an
+   * `AdmissionError`, `ERR_ADMISSION_<REASON>`). Throws on anything else (a malformed REFUSED,
+   * a response that fails the handshake).
    */
-  readHandshake(message: Uint8Array): TunnelRefusedError | undefined {
+  readHandshake(message: Uint8Array): TunnelRefusedError | AdmissionError | undefined {
     if (this.#session !== undefined) {
       throw new MeshError('ERR_TUNNEL_HANDSHAKE', 'the handshake is already complete');
     }
@@ -58,8 +68,10 @@ export class TunnelClientSession {
     if (message[0] === TUNNEL_MESSAGE_KINDS.refused) {
       return new TunnelRefusedError(decodeRefused(message).reason);
     }
-    this.#session = this.#initiator.readResponse(message).session;
-    return undefined;
+    const { session, payload } = this.#initiator.readResponse(message);
+    const refusal = refusalIn(payload);
+    if (refusal === undefined) this.#session = session;
+    return refusal;
   }
 
   /** Seals one encoded packet (empty for an ack-only frame) into the next frame. */

@@ -8,6 +8,8 @@
  * The session and the mux never hold the path: sealed frames go out through `#path`, which
  * this class owns, so a later version can put the same session on another path.
  */
+import { admissionRefusalError } from '../protocol/admission.ts';
+import { closeReasonName, WISP_CLOSE_REASONS } from '../protocol/wisp-types.ts';
 import { MAX_FRAME_PACKET_BYTES } from '../protocol/tunnel-session.ts';
 import { decodeWispPacket, encodeWispPacket } from '../protocol/wisp-codec.ts';
 import type { WispPacket } from '../protocol/wisp-types.ts';
@@ -34,6 +36,8 @@ export type { TunnelTransport } from './tunnel-path.ts';
 export interface TunnelClientOptions {
   /** The egress's static X25519 public key (from the egress list, or pinned). */
   readonly egressPublicKey: Uint8Array;
+  /** An admission token for this egress (from a match), carried in the handshake. */
+  readonly admission?: Uint8Array;
   /** DATA packets the egress may send on a stream before this side has read them. */
   readonly downlinkWindow?: number;
   /** Streams open at once on this tunnel. */
@@ -81,7 +85,7 @@ export class TunnelClient {
     // A failed handshake is reported through `ready` and `onclose`; don't let an
     // unobserved `ready` crash the process.
     this.ready.catch(() => undefined);
-    this.#session = new TunnelClientSession(options.egressPublicKey);
+    this.#session = new TunnelClientSession(options.egressPublicKey, options.admission);
     const init = this.#session.writeInit();
     try {
       this.#path.send(init);
@@ -131,7 +135,20 @@ export class TunnelClient {
       }
       const packet = this.#session.open(message);
       if (packet.length === 0) return;
-      this.#streams.dispatch(decodeWispPacket(packet, { maxBytes: MAX_FRAME_PACKET_BYTES }));
+      const decoded = decodeWispPacket(packet, { maxBytes: MAX_FRAME_PACKET_BYTES });
+      if (decoded.type === 'close' && decoded.streamId === 0) {
+        // The egress ends the whole tunnel, saying why inside the session.
+        this.#fail(
+          decoded.reason === WISP_CLOSE_REASONS.throttled
+            ? admissionRefusalError('exhausted')
+            : new MeshError(
+                'ERR_TUNNEL_CLOSED',
+                `the egress ended the tunnel: ${closeReasonName(decoded.reason)}`,
+              ),
+        );
+        return;
+      }
+      this.#streams.dispatch(decoded);
     } catch (err) {
       this.#fail(
         new MeshError(

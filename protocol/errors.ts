@@ -4,6 +4,8 @@
  * user can see are listed in README.md and docs/protocol.md.
  */
 
+import type { AdmissionRefusal } from './admission.ts';
+
 export type WispErrorCode =
   | 'ERR_WISP_TRUNCATED'
   | 'ERR_WISP_UNKNOWN_TYPE'
@@ -51,6 +53,16 @@ export type WebSocketFrameErrorCode =
   | 'ERR_WS_FRAME_AFTER_CLOSE'
   | 'ERR_WS_FRAME_TRUNCATED';
 
+export type AdmissionErrorCode =
+  | 'ERR_ADMISSION_MISSING'
+  | 'ERR_ADMISSION_MALFORMED'
+  | 'ERR_ADMISSION_UNKNOWN_KEY'
+  | 'ERR_ADMISSION_FORGED'
+  | 'ERR_ADMISSION_WRONG_EGRESS'
+  | 'ERR_ADMISSION_EXPIRED'
+  | 'ERR_ADMISSION_EXHAUSTED'
+  | 'ERR_ADMISSION_UNKNOWN_CLASS';
+
 export type SchemaErrorCode = 'ERR_SCHEMA_JSON' | 'ERR_SCHEMA_TOO_LARGE' | 'ERR_SCHEMA_INVALID';
 
 export type ProtocolErrorCode =
@@ -59,6 +71,7 @@ export type ProtocolErrorCode =
   | TunnelErrorCode
   | FetchHeadErrorCode
   | WebSocketFrameErrorCode
+  | AdmissionErrorCode
   | SchemaErrorCode;
 
 /**
@@ -108,6 +121,19 @@ export class FetchHeadError extends ProtocolError<FetchHeadErrorCode> {
 /** A message frame of a websocket stream was rejected. */
 export class WebSocketFrameError extends ProtocolError<WebSocketFrameErrorCode> {
   override name = 'WebSocketFrameError';
+}
+
+/**
+ * An egress refused a tunnel's admission, or an admission token or handshake payload did not
+ * parse. `reason` is the refusal's name on the wire (protocol/admission.ts).
+ */
+export class AdmissionError extends ProtocolError<AdmissionErrorCode> {
+  override name = 'AdmissionError';
+  readonly reason: AdmissionRefusal;
+  constructor(code: AdmissionErrorCode, message: string, reason: AdmissionRefusal) {
+    super(code, message);
+    this.reason = reason;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@
  * talk to a newer one. The server checks what it receives and clients check what they get
  * back: a compromised or broken server must not crash a volunteer's tab either.
  */
+import { MAX_ADMISSION_TOKEN_BYTES } from './admission.ts';
 import { parseJsonText } from './json-text.ts';
 import { MAX_SIGNALING_MESSAGE_BYTES } from './limits.ts';
 import {
@@ -140,6 +141,12 @@ export interface EgressInfo {
   readonly url: string;
   /** The egress's static X25519 key for Noise NK, unpadded base64url. */
   readonly publicKey: string;
+  /**
+   * In a match response only: an admission token for this egress (admission.ts), unpadded
+   * base64url, which the consumer carries in its tunnel handshakes. Absent when the signaling
+   * server issues none.
+   */
+  readonly admission?: string;
 }
 
 export interface ConsumerMatchResponse {
@@ -158,6 +165,7 @@ const POOL = /^[0-9a-f]{64}$/;
 const EGRESS_ID = /^[A-Za-z0-9._-]+$/;
 /** 32 bytes in unpadded base64url; the last character carries two bits, the rest zero. */
 const PUBLIC_KEY = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** ISO 3166-1 alpha-2 shape (two uppercase letters) or `??` for unknown. */
 export function isCountryCode(cc: string): boolean {
@@ -322,6 +330,20 @@ export function parseEgressInfo(value: unknown, path = ''): EgressInfo {
       maxLength: 43,
       pattern: PUBLIC_KEY,
       describe: '32 bytes in canonical unpadded base64url',
+    }),
+    ...readAdmission(record, path),
+  };
+}
+
+function readAdmission(record: object, path: string): { admission?: string } {
+  const value = readField(record, 'admission');
+  if (value === undefined) return {};
+  return {
+    admission: expectString(value, childPath(path, 'admission'), {
+      minLength: 1,
+      maxLength: Math.ceil((MAX_ADMISSION_TOKEN_BYTES * 4) / 3),
+      pattern: BASE64URL,
+      describe: 'unpadded base64url',
     }),
   };
 }

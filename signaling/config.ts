@@ -3,6 +3,7 @@
  * into a complete, valid `SignalingSettings`. Every bound on what strangers can make the
  * server hold lives here, so one table documents them all (docs/signaling.md).
  */
+import { admissionProblem, type AdmissionIssuing } from './admission-issuer.ts';
 import { MAX_SIGNALING_MESSAGE_BYTES, MAX_TUNNEL_MESSAGE_BYTES } from '../protocol/limits.ts';
 import {
   MAX_MATCH_COUNT,
@@ -53,6 +54,11 @@ export interface SignalingOptions {
    * unrestricted volunteers.
    */
   readonly ignoreNat?: boolean;
+  /**
+   * Sign an admission token for each egress into every match (admission-issuer.ts); egresses
+   * that require admission carry only consumers with one. Absent: no tokens.
+   */
+  readonly admission?: AdmissionIssuing;
   /**
    * Run the NAT probe (nat-probe.ts): two STUN responders on UDP `natProbePort` and the next
    * port (0: two ports the system picks), bound to `natProbeBind`. Absent: no probe.
@@ -131,6 +137,7 @@ export interface SignalingSettings {
   readonly iceServers: readonly IceServer[];
   readonly allowSameIp: boolean;
   readonly ignoreNat: boolean;
+  readonly admission: AdmissionIssuing | undefined;
   readonly natProbe:
     { readonly port: number; readonly bind: string; readonly host?: string } | undefined;
   readonly cors: readonly string[] | undefined;
@@ -196,6 +203,8 @@ export function resolveSettings(options: SignalingOptions = {}): SignalingSettin
   if (!/^\/(?:[A-Za-z0-9._~-]+\/)*$/.test(path)) {
     throw configError('path', 'must start and end with "/" and use only URL-safe characters');
   }
+  const problem = options.admission && admissionProblem(options.admission);
+  if (problem) throw configError('admission', problem);
   const key = options.key ?? DEFAULTS.key;
   if (!isValidPeerjsKey(key)) {
     throw configError('key', 'must be 1 to 64 characters of A-Z a-z 0-9 . _ ~ -');
@@ -209,6 +218,7 @@ export function resolveSettings(options: SignalingOptions = {}): SignalingSettin
     iceServers: options.iceServers ?? [],
     allowSameIp: options.allowSameIp ?? false,
     ignoreNat: options.ignoreNat ?? false,
+    admission: options.admission,
     natProbe:
       options.natProbePort === undefined
         ? undefined

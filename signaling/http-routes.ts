@@ -4,6 +4,7 @@
  * state (`v1/netstate`) and `metrics`. A request for anything else is left to whoever mounted
  * us (the router answers `false`).
  */
+import { withAdmission } from './admission-issuer.ts';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SchemaError } from '../protocol/errors.ts';
@@ -190,9 +191,10 @@ export function createHttpRoutes(
       country,
       await Promise.all(volunteers.map(volunteerCountry)),
     );
+    const egresses = context.egresses();
     const body: ConsumerMatchResponse = {
       volunteers: volunteers.map((id) => ({ id })),
-      egresses: context.egresses(),
+      egresses: settings.admission ? withAdmission(egresses, settings.admission) : egresses,
     };
     sendJson(res, 200, body);
   }

@@ -49,6 +49,9 @@ export async function startOurEgress(originPort: number): Promise<OurEgress> {
     [
       join(REPO_DIR, 'dist/cli/bu.js'),
       'egress',
+      // The bench's tunnel clients carry no admission token (a check costs one signature
+      // verification per handshake, not per byte).
+      '--no-admission',
       '--host',
       '127.0.0.1',
       '--port',

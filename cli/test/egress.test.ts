@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { base64urlToBytes } from '../../protocol/bytes.ts';
+import { base64urlToBytes, bytesToBase64url } from '../../protocol/bytes.ts';
+import { createAdmissionKey } from '../../server-kit/admission-keys.ts';
 import { parseEgressKeyFile } from '../../protocol/egress-key.ts';
 import { connectWisp } from '../../egress/test/harness.ts';
 import { startEchoOrigin } from '../../egress/test/origins.ts';
@@ -19,7 +20,17 @@ describe('bu egress (built CLI)', () => {
     const echo = await startEchoOrigin();
     const child = spawn(
       process.execPath,
-      [BU, 'egress', '--port', '0', '--key', keyFile, '--allow', `127.0.0.1:${echo.port}`],
+      [
+        BU,
+        'egress',
+        '--port',
+        '0',
+        '--key',
+        keyFile,
+        '--allow',
+        `127.0.0.1:${echo.port}`,
+        '--no-admission',
+      ],
       { env: { ...process.env, BU_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
@@ -80,8 +91,28 @@ describe('bu egress (built CLI)', () => {
       '--allow',
       '--allow-private',
       '--max-streams',
+      '--admission-key',
+      '--no-admission',
     ]) {
       expect(help.out).toContain(flag);
+    }
+    // Admission: one of the two flags, keys well formed, at most two.
+    const key = bytesToBase64url(createAdmissionKey().publicKey);
+    const base = [
+      '--port',
+      '0',
+      '--key',
+      join(await mkdtemp(join(tmpdir(), 'bu-egress-')), 'k.json'),
+    ];
+    for (const [args, message] of [
+      [[], /needs --admission-key KEY .* or --no-admission/],
+      [['--admission-key', key, '--no-admission'], /exclude each other/],
+      [['--admission-key', 'short'], /not 32 bytes in unpadded base64url/],
+      [['--admission-key', key, '--admission-key', key, '--admission-key', key], /at most two/],
+    ] as const) {
+      const refused = await run([...base, ...args]);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.err).toMatch(message);
     }
     expect((await run(['--port', 'x'])).code).toBe(2);
     const keyFile = join(await mkdtemp(join(tmpdir(), 'bu-egress-')), 'never-created.json');

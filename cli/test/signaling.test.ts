@@ -1,5 +1,6 @@
 /** `bu signaling` as a process: the built CLI, started on port 0, talked to over real sockets. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,10 +26,16 @@ afterEach(() => {
 
 /** Starts the server and resolves once its "listening" log line names the URL. */
 function startProcess(args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(process.execPath, [BU, 'signaling', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // Each its own admission key, kept out of the working directory.
+  const keyFile = join(mkdtempSync(join(tmpdir(), 'bu-admission-')), 'admission-key.json');
+  const child = spawn(
+    process.execPath,
+    [BU, 'signaling', '--port', '0', '--admission-key-file', keyFile, ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.push(child);
   const logs: Record<string, unknown>[] = [];
   const stdout: string[] = [];
@@ -47,7 +54,11 @@ function startProcess(args: string[], env: Record<string, string> = {}): Promise
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BU, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // In a directory of its own: a run that gets as far as its key files makes them there.
+    const child = spawn(process.execPath, [BU, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: mkdtempSync(join(tmpdir(), 'bu-run-')),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -108,6 +119,10 @@ describe('bu signaling (process)', () => {
     };
     expect(config.egresses).toEqual([{ id: 'local', url: 'ws://127.0.0.1:9/', publicKey: KEY }]);
     expect(config.country).toBe('??');
+    // It made its admission key on first run, and says the public key egresses must trust.
+    const listening = server.logs.find((entry) => entry['event'] === 'listening');
+    expect(listening?.['admissionKey']).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(server.logs.some((entry) => entry['event'] === 'admission key created')).toBe(true);
     const exit = exited(server.child);
     server.child.kill('SIGTERM');
     expect(await exit).toBe(0);

@@ -6,6 +6,7 @@ import { TunnelInitiator } from '../../protocol/tunnel-handshake.ts';
 import type { TunnelSession } from '../../protocol/tunnel-session.ts';
 import { MAX_FRAME_PACKET_BYTES } from '../../protocol/tunnel-session.ts';
 import { MAX_WISP_PACKET_BYTES } from '../../protocol/limits.ts';
+import type { AdmissionSetting } from '../admission-gate.ts';
 import type { EgressLimits } from '../limits.ts';
 import { tableLookup } from '../resolver.ts';
 import { startEgressServer, type EgressServer } from '../server.ts';
@@ -28,6 +29,8 @@ export async function startTestEgress(
     allow?: string[];
     limits?: Partial<EgressLimits>;
     extraCaCertificates?: string[];
+    /** Off unless a test checks admission. */
+    admission?: AdmissionSetting;
   } = {},
 ): Promise<TestEgress> {
   const key = generateKeyPair();
@@ -43,6 +46,7 @@ export async function startTestEgress(
     host: '127.0.0.1',
     port: 0,
     key,
+    admission: options.admission ?? 'off',
     allow: options.allow ?? [],
     lookup: (name) => (name === 'origin.test' ? LOCAL_NAMES(name) : FORBIDDEN_LOOKUP(name)),
     log: 'silent',

@@ -300,6 +300,7 @@ async function startEgressProcess(allow: string): Promise<{ wisp: string; stop()
       join(root, 'bench/register-ts.mjs'),
       join(root, 'cli/bu.ts'),
       'egress',
+      '--no-admission',
       '--port',
       '0',
       '--key',
@@ -362,13 +363,17 @@ describe('the uplink byte limits as options', () => {
     for (const name of ['uplinkBufferBytes', 'uplinkStreamBytes'] as const) {
       for (const value of [0, -1, Number.NaN, 1.5]) {
         expect(() =>
-          resolveEgressConfig({ key, log: 'silent', limits: { [name]: value } }),
+          resolveEgressConfig({ key, admission: 'off', log: 'silent', limits: { [name]: value } }),
         ).toThrow(expect.objectContaining({ code: 'ERR_EGRESS_CONFIG' }));
       }
     }
     expect(
-      resolveEgressConfig({ key, log: 'silent', limits: { uplinkStreamBytes: 1024 } }).limits
-        .uplinkStreamBytes,
+      resolveEgressConfig({
+        key,
+        admission: 'off',
+        log: 'silent',
+        limits: { uplinkStreamBytes: 1024 },
+      }).limits.uplinkStreamBytes,
     ).toBe(1024);
   });
 });

@@ -78,12 +78,20 @@ describe('the credential table', () => {
 
   it('is built by the egress config only when there are credentials', () => {
     const key = generateKeyPair();
-    expect(resolveEgressConfig({ key, log: 'silent' }).wispPasswords).toBeUndefined();
-    expect(resolveEgressConfig({ key, log: 'silent', wispPasswords: [] }).wispPasswords).toBe(
-      undefined,
-    );
+    expect(
+      resolveEgressConfig({ key, admission: 'off', log: 'silent' }).wispPasswords,
+    ).toBeUndefined();
+    expect(
+      resolveEgressConfig({ key, admission: 'off', log: 'silent', wispPasswords: [] })
+        .wispPasswords,
+    ).toBe(undefined);
     expect(() =>
-      resolveEgressConfig({ key, log: 'silent', wispPasswords: [{ username: '', password: 'x' }] }),
+      resolveEgressConfig({
+        key,
+        admission: 'off',
+        log: 'silent',
+        wispPasswords: [{ username: '', password: 'x' }],
+      }),
     ).toThrow(/wispPasswords\[0\]\.username/);
   });
 });

@@ -39,6 +39,7 @@ async function startEgress(wispPasswords?: WispCredential[]): Promise<EgressServ
   return startEgressServer({
     host: '127.0.0.1',
     port: 0,
+    admission: 'off',
     key: generateKeyPair(),
     allow: [`127.0.0.1:${echo.port}`],
     log: 'silent',

@@ -67,6 +67,7 @@ beforeAll(async () => {
   egress = await startEgressServer({
     host: '127.0.0.1',
     port: 0,
+    admission: 'off',
     key,
     allow: [`127.0.0.1:${echoPort}`, `127.0.0.1:${sourcePort}`],
     // A large uplink window, so that the backpressure test can have megabytes in flight

@@ -60,6 +60,7 @@ beforeAll(async () => {
   egress = await startEgressServer({
     host: '127.0.0.1',
     port: 0,
+    admission: 'off',
     key,
     allow: [`127.0.0.1:${echoPort}`, `127.0.0.1:${originPort}`],
     log: 'silent',

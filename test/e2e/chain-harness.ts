@@ -7,7 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { selfSignedCertificate } from '../../egress/test/tls-certificate.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { bytesToBase64url } from '../../protocol/bytes.ts';
+import { createAdmissionKey, encodeAdmissionKeyFile } from '../../server-kit/admission-keys.ts';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -201,6 +203,22 @@ export class BuProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
   }
+}
+
+/**
+ * An admission key for a deployment of separate processes: `signaling` goes to `bu signaling`
+ * (which signs with it), `egress` to each `bu egress` (which trusts it).
+ */
+export async function admissionFlags(
+  dir: string,
+): Promise<{ readonly signaling: string[]; readonly egress: string[] }> {
+  const key = createAdmissionKey();
+  const file = join(dir, 'admission-key.json');
+  await writeFile(file, encodeAdmissionKeyFile(key), { mode: 0o600 });
+  return {
+    signaling: ['--admission-key-file', file],
+    egress: ['--admission-key', bytesToBase64url(key.publicKey)],
+  };
 }
 
 export interface Serve {

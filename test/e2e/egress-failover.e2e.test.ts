@@ -17,6 +17,7 @@ import {
   startOrigins,
   startProxy,
   startVolunteer,
+  admissionFlags,
   tempDir,
   waitForVolunteers,
   type Origins,
@@ -34,6 +35,7 @@ interface Egress {
 
 let origins: Origins;
 let dir: string;
+let admission: Awaited<ReturnType<typeof admissionFlags>>;
 let listFile: string;
 const egresses = new Map<string, Egress>();
 let signaling: BuProcess;
@@ -44,6 +46,7 @@ const downloads: SlowDownload[] = [];
 async function startEgress(id: string): Promise<Egress> {
   const process = new BuProcess([
     'egress',
+    ...admission.egress,
     '--port',
     '0',
     '--key',
@@ -123,6 +126,7 @@ async function recovers(since: number): Promise<number | undefined> {
 beforeAll(async () => {
   origins = await startOrigins();
   dir = await tempDir('bu-egress-failover-');
+  admission = await admissionFlags(dir);
   listFile = join(dir, 'egresses');
   await Promise.all(['a', 'b', 'c'].map(startEgress));
   await writeList(['a', 'b']);
@@ -130,6 +134,7 @@ beforeAll(async () => {
   // (the NAT lab tests those); this test is about egresses.
   signaling = new BuProcess([
     'signaling',
+    ...admission.signaling,
     '--host',
     '10.77.0.1',
     '--port',

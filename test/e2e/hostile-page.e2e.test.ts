@@ -32,6 +32,7 @@ import {
   type BrowserContext,
   type Frame,
   type Page,
+  type Request,
 } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -263,6 +264,7 @@ beforeAll(async () => {
   });
   roles = { egress: process.pid, browser: findChromiumBrowser({ userDataDir }).pid };
   hub = await context.newPage();
+  watchHub(hub);
   // A fresh profile: the hub comes from the network, with its own policy (cli/hub-page.ts).
   hubUrl = `${stack.url}/browse/`;
   await hub.goto(hubUrl);
@@ -290,6 +292,65 @@ afterAll(async () => {
   await sites?.close();
 });
 
+/** The hub's requests to site origins still waiting for an answer, and the console lines. */
+const pending = new Map<Request, number>();
+const consoleLines: string[] = [];
+
+function watchHub(page: Page): void {
+  page.on('request', (request) => {
+    if (request.url().includes('.localhost:')) pending.set(request, Date.now());
+  });
+  const done = (request: Request): void => void pending.delete(request);
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  page.on('console', (message) => {
+    consoleLines.push(`${message.type()}: ${message.text()}`.slice(0, 300));
+    if (consoleLines.length > 40) consoleLines.shift();
+  });
+}
+
+/**
+ * What a stalled boot page had around it, printed with the report: the hub's unanswered
+ * requests, its console, the site origins' workers and their windows, the egress's counters.
+ */
+async function stallState(): Promise<string[]> {
+  const lines: string[] = [];
+  const now = Date.now();
+  for (const [request, since] of pending) {
+    lines.push(`pending ${request.method()} ${request.url()} for ${now - since} ms`);
+  }
+  lines.push(...consoleLines.map((line) => `console ${line}`));
+  for (const worker of context.serviceWorkers()) {
+    const windows = await worker
+      .evaluate(async (): Promise<string[]> => {
+        interface Client {
+          readonly url: string;
+          readonly frameType: string;
+          readonly visibilityState: string;
+        }
+        const scope = self as unknown as {
+          clients: { matchAll(options: object): Promise<Client[]> };
+        };
+        const all = await scope.clients.matchAll({ type: 'window', includeUncontrolled: true });
+        return all.map((c) => `${c.url} (${c.frameType}, ${c.visibilityState})`);
+      })
+      .catch((error: unknown) => [`unreadable: ${String(error)}`]);
+    lines.push(
+      `worker ${worker.url()}: ${windows.length} windows`,
+      ...windows.map((w) => `  ${w}`),
+    );
+  }
+  const metrics = await fetch(`${stack.egress.url}metrics`)
+    .then((response) => response.text())
+    .catch(() => '');
+  lines.push(
+    ...metrics
+      .split('\n')
+      .filter((line) => /^bu_egress_(connections_open|streams_open|stream_closes)/.test(line)),
+  );
+  return lines;
+}
+
 /** The hub's frame (the site origin's window), if it has one. */
 async function siteFrame(): Promise<Frame | null> {
   const element = await hub.$('#bu-frame');
@@ -307,22 +368,26 @@ async function show(url: string, selector: string): Promise<Frame> {
       (n) => n > 0,
       ms,
     );
+  let state: string[] = [];
   try {
     await appears(10_000).catch(async (error: unknown) => {
       const frame = await siteFrame();
       const text = await frame?.textContent('body').catch(() => null);
       if (frame?.url().includes('/~bu/boot?') !== true || text?.trim() !== 'Opening…') throw error;
       stalls.push(`${url}: the boot page was still at "Opening…" after 10 s`);
+      state = await stallState();
+      stalls.push(...state.map((line) => `    ${line}`));
       await hub.click('#bu-reload');
       await appears(20_000);
     });
   } catch (error) {
     const frame = await siteFrame();
     const text = await frame?.textContent('body').catch(() => null);
+    if (state.length > 0) state.push('after Reload:', ...(await stallState()));
     throw new Error(
       `${error instanceof Error ? error.message : String(error)}; the frame is at ${
         frame?.url() ?? 'nothing'
-      }: ${JSON.stringify(text?.slice(0, 300))}`,
+      }: ${JSON.stringify(text?.slice(0, 300))}${state.map((line) => `\n    ${line}`).join('')}`,
     );
   }
   const frame = await siteFrame();

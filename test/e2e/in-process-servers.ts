@@ -5,6 +5,7 @@
  * Also installs node-datachannel's WebRTC and `ws` as globals, which peerjs looks for when it
  * loads.
  */
+import { createAdmissionKey } from '../../server-kit/admission-keys.ts';
 import {
   RTCIceCandidate,
   RTCPeerConnection,
@@ -33,7 +34,10 @@ export async function startInProcessServers(options: {
   readonly ignoreNat?: boolean;
 }): Promise<InProcessServers> {
   const key = generateKeyPair();
+  // Admission as deployed: the signaling server signs a token per match, the egress checks it.
+  const admission = createAdmissionKey();
   const egress = await startEgressServer({
+    admission: { keys: [admission.publicKey] },
     host: SERVE_HOST,
     port: 0,
     key,
@@ -41,6 +45,7 @@ export async function startInProcessServers(options: {
     log: 'silent',
   });
   const signaling = await startSignalingServer({
+    admission: { key: admission },
     host: SERVE_HOST,
     port: 0,
     geoip: false,

@@ -13,6 +13,8 @@ import { connect, http, RawPeer, wsUrl, type Reachable } from '../../signaling/t
 import {
   BuProcess,
   curl,
+  admissionFlags,
+  tempDir,
   startOrigins,
   startProxy,
   startVolunteer,
@@ -34,8 +36,10 @@ let attacking = true;
 
 beforeAll(async () => {
   origins = await startOrigins();
+  const admission = await admissionFlags(await tempDir('bu-lockout-'));
   egress = new BuProcess([
     'egress',
+    ...admission.egress,
     '--port',
     '0',
     '--key',
@@ -48,6 +52,7 @@ beforeAll(async () => {
   // Default limits: no flag below touches a fair share, a rate limit or the NAT rule.
   signaling = new BuProcess([
     'signaling',
+    ...admission.signaling,
     '--host',
     '0.0.0.0',
     '--port',

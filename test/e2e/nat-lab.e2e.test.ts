@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BuProcess, tempDir } from './chain-harness.ts';
+import { admissionFlags, BuProcess, tempDir } from './chain-harness.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
 import { LAB_HOST, startLab, type Lab, type LabHost } from './nat-lab.ts';
 
@@ -32,6 +32,7 @@ let relayed: BuProcess;
 let plainUrl: string;
 let relayedUrl: string;
 let spec: string;
+let admission: Awaited<ReturnType<typeof admissionFlags>>;
 const running: BuProcess[] = [];
 
 function listeningUrl(process: BuProcess, what: string): Promise<string> {
@@ -43,6 +44,7 @@ function listeningUrl(process: BuProcess, what: string): Promise<string> {
 function startSignaling(extra: string[], egressSpec: string): BuProcess {
   const signaling = new BuProcess([
     'signaling',
+    ...admission.signaling,
     '--host',
     LAB_HOST,
     '--port',
@@ -165,8 +167,10 @@ beforeAll(async () => {
   const originPort = (origin.address() as AddressInfo).port;
   originUrl = `http://${LAB_HOST}:${originPort}/`;
   const keyDir = await tempDir('bu-lab-egress-');
+  admission = await admissionFlags(keyDir);
   egress = new BuProcess([
     'egress',
+    ...admission.egress,
     '--host',
     LAB_HOST,
     '--port',

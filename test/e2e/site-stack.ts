@@ -5,6 +5,7 @@
  * it as a secure context (service workers need one); WebRTC still gathers candidates on
  * the namespace's 10.77.0.x interface.
  */
+import { createAdmissionKey } from '../../server-kit/admission-keys.ts';
 import { readFile, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createGuardedServer } from '../../server-kit/http-boundary.ts';
@@ -60,7 +61,10 @@ async function file(path: string): Promise<string | undefined> {
 
 export async function startSiteStack(options: { allow: string[] }): Promise<SiteStack> {
   const key = generateKeyPair();
+  // Admission as deployed: the signaling server signs a token per match, the egress checks it.
+  const admission = createAdmissionKey();
   const egress = await startEgressServer({
+    admission: { keys: [admission.publicKey] },
     host: '127.0.0.1',
     port: 0,
     key,
@@ -68,6 +72,7 @@ export async function startSiteStack(options: { allow: string[] }): Promise<Site
     log: 'silent',
   });
   const signaling = createSignalingService({
+    admission: { key: admission },
     path: '/signal/',
     geoip: false,
     allowSameIp: true,

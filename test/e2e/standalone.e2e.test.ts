@@ -22,6 +22,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoSite, type DemoSite } from '../../cli/demo-site.ts';
 import {
+  admissionFlags,
   BuProcess,
   curl,
   startProxy,
@@ -88,8 +89,10 @@ beforeAll(async () => {
   demo = await startDemoSite();
   const dir = await tempDir('bu-standalone-');
 
+  const admission = await admissionFlags(dir);
   egress = new BuProcess([
     'egress',
+    ...admission.egress,
     '--host',
     '10.77.0.1',
     '--port',
@@ -124,6 +127,7 @@ beforeAll(async () => {
   // 10.77.0.2 (below), so it sees two machines.
   signaling = new BuProcess([
     'signaling',
+    ...admission.signaling,
     '--host',
     '0.0.0.0',
     '--port',

@@ -80,12 +80,22 @@ function argsFor(kind: ServerKind, dir: string, allow: readonly string[]): strin
   switch (kind) {
     case 'signaling':
       // info: the listening line; signaling logs nothing per request at info.
-      return [...common, ...SIGNALING_FLAGS, '--log-level', 'info'];
+      return [
+        ...common,
+        ...SIGNALING_FLAGS,
+        '--admission-key-file',
+        join(dir, 'admission-key.json'),
+        '--log-level',
+        'info',
+      ];
     case 'egress':
       // warn: the egress logs every closed connection at info.
       return [
         ...common,
         ...egressFlags,
+        // Without admission, so that fuzzed tunnels get past the handshake to the frames;
+        // bu serve (below) checks admission, so its handshakes meet the refusal path.
+        '--no-admission',
         '--key',
         join(dir, 'egress-key.json'),
         '--log-level',
