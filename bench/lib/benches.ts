@@ -16,6 +16,7 @@ export const BENCHES: readonly BenchEntry[] = [
   { name: 'idle-peers', script: 'idle-peers.ts' },
   { name: 'matchmaking', script: 'matchmaking.ts' },
   { name: 'egress', script: 'egress.ts' },
+  { name: 'wisp-clients', script: 'wisp-clients.ts' },
   { name: 'bundle', script: 'bundle.ts' },
   { name: 'slow-reader', script: 'slow-reader.ts' },
   { name: 'chain', script: 'chain.ts', netns: true },
