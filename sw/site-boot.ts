@@ -22,6 +22,23 @@ const config: SitesConfig = { template };
 const query = new URLSearchParams(location.search);
 /** How long a boot page waits to be claimed by its origin's new worker before it reloads. */
 const CLAIM_WAIT_MS = 2_000;
+/** How long registering and starting the worker may take before the page says it failed. */
+const START_WAIT_MS = 15_000;
+
+/** `promise`, or a failure saying the worker did not start when it takes over `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`its service worker did not start in ${ms / 1000} s. Reload to try again.`),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 function show(text: string): void {
   const status = document.getElementById('bu-boot-status');
@@ -60,9 +77,19 @@ async function boot(): Promise<void> {
     return;
   }
   answerPortRequests(hub, target.origin);
-  const script = `/~bu/sw.js?${new URLSearchParams({ o: target.origin, h: hub }).toString()}`;
-  await navigator.serviceWorker.register(script, { scope: '/' });
-  await navigator.serviceWorker.ready;
+  const script = new URL(
+    `/~bu/sw.js?${new URLSearchParams({ o: target.origin, h: hub }).toString()}`,
+    location.origin,
+  ).href;
+  // The worker is registered once per origin. register() again only when it is not the one
+  // running: Chromium queues register() behind the update check it starts after navigations,
+  // and that check can hang for minutes (seen in the hostile-page test), leaving the page at
+  // "Opening…"; getRegistration() is never queued.
+  const existing = await navigator.serviceWorker.getRegistration('/');
+  if (existing?.active?.scriptURL !== script || existing.scope !== `${location.origin}/`) {
+    await within(navigator.serviceWorker.register(script, { scope: '/' }), START_WAIT_MS);
+  }
+  await within(navigator.serviceWorker.ready, START_WAIT_MS);
   if (navigator.serviceWorker.controller === null) {
     // The worker claims the pages open when it activates. A page that loaded after that (two
     // boot pages of one origin at once, e.g. the hub replaced a stuck frame) was never
