@@ -235,10 +235,11 @@ let victimSite: string;
 const report = new Map<string, { outcome: Outcome; leaks: readonly string[] }>();
 
 /**
- * Boot pages that stayed at "Opening…" (sw/site-boot.ts never went on to the page): seen about
- * once in ten runs, never under instrumentation. Not a leak, but Browse not working: each is
- * recorded and printed with the report, and the user's way out (Reload) is tried before the
- * test fails (it has not helped so far).
+ * Boot pages that stayed at "Opening…" (sw/site-boot.ts never went on to the page). The cause
+ * found so far, Chromium's register() queued behind a hung update check, is avoided in
+ * site-boot.ts; should one happen again, the user's way out (Reload) is tried, and what
+ * surrounded it (the hub's unanswered requests and console, the workers and their windows, the
+ * egress's counters) is printed with the report and in the failure.
  */
 const stalls: string[] = [];
 
