@@ -133,7 +133,13 @@ async function openTunnel({ peer, volunteerId, egress, rematch }: Matched): Prom
     channel.send(encodeHello(egress.id));
     const client = new TunnelClient(
       { send: (message) => channel.send(message), close: () => connection.close() },
-      { egressPublicKey: base64urlToBytes(egress.publicKey) },
+      {
+        egressPublicKey: base64urlToBytes(egress.publicKey),
+        // The match's admission token, as Consumer carries it (bu serve checks admission).
+        ...(egress.admission === undefined
+          ? {}
+          : { admission: base64urlToBytes(egress.admission) }),
+      },
     );
     connection.on('data', (data) => {
       if (data instanceof ArrayBuffer) client.receive(new Uint8Array(data));
