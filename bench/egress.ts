@@ -6,6 +6,7 @@
  *
  *   node --import ./bench/register-ts.mjs bench/egress.ts [--smoke] [--runs N]
  */
+import { installCryptoPrimitives } from '../server-kit/native-crypto.ts';
 import { runIfMain, type BenchArgs } from './lib/args.ts';
 import {
   downloadTunnel,
@@ -126,6 +127,9 @@ function stallText(runs: ReadonlyMap<string, readonly TransferRun[]>): string {
 }
 
 export async function main(args: BenchArgs): Promise<void> {
+  // The tunnel client in this process uses what bu proxy uses (native unless BU_CRYPTO=noble);
+  // the egress process chooses the same way.
+  const crypto = installCryptoPrimitives();
   const totalBytes = (args.smoke ? 8 : 256) * MiB;
   const streamCounts = [8, 64];
   const origin = await startOrigin();
@@ -194,6 +198,7 @@ export async function main(args: BenchArgs): Promise<void> {
       `${totalBytes / MiB} MiB in total per transfer, split evenly over ${streamCounts.join(' or ')} concurrent streams on one WebSocket; direction: origin → client (downloads)`,
       'origin: a local TCP source in its own process (bench/servers/source-origin.mjs) that sends the byte count the client asks for',
       '/wisp/ and wisp-js: the wisp-js 0.5.0 client (Wisp v2 handshake) in the load-generator process; /tunnel/: mesh TunnelClient over ws (Noise NK, ChaCha20-Poly1305 frames of ≤ 16 KiB)',
+      `Noise primitives on both ends of /tunnel/: ${crypto} (BU_CRYPTO; node:crypto unless it says noble)`,
       'ours: node dist/cli/bu.js egress --allow 127.0.0.1:ORIGIN --max-connections-per-ip 100000 --log-level warn; wisp-js: its server.routeRequest on a node:http server, allow_loopback_ips',
       'a fresh server process per transfer; the order of the three alternates each run',
       `a transfer with no byte for ${STALL_MS / 1000} s is abandoned; its throughput is then the bytes delivered over the time to the last byte. Stalled streams: ${stallText(runs)}`,

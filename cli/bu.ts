@@ -4,6 +4,7 @@
  * lives in its own module and is loaded only when asked for.
  */
 import { readFileSync } from 'node:fs';
+import { installCryptoPrimitives } from '../server-kit/native-crypto.ts';
 import { CliError, type Command } from './command.ts';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -57,6 +58,13 @@ async function main(argv: string[]): Promise<number> {
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
     return 0;
+  }
+  try {
+    // Native ChaCha20-Poly1305, X25519 and SHA-256 for every Node end (BU_CRYPTO=noble: not).
+    installCryptoPrimitives();
+  } catch (err) {
+    console.error(`bu: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
   }
   try {
     return await command.run(rest);

@@ -1,7 +1,10 @@
 /**
  * The only Noise crypto suite we speak: 25519 + ChaChaPoly + (SHA256 | BLAKE2s).
- * Thin wrappers over @noble so that the state machine never calls a primitive
- * directly and every primitive failure surfaces as a `NoiseError`.
+ * Thin wrappers so that the state machine never calls a primitive directly and every
+ * primitive failure surfaces as a `NoiseError`. The primitives themselves come from a
+ * swappable set: @noble (pure JavaScript, what browsers run) by default, or the platform's
+ * native ones, which Node installs at start (server-kit/native-crypto.ts, `BU_CRYPTO`).
+ * Both pass the cacophony vectors and are cross-checked in the tests.
  */
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
@@ -10,6 +13,55 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { NoiseError } from '../errors.ts';
 import { assertKey } from './validate.ts';
+
+/** X25519, ChaCha20-Poly1305 (RFC 8439) and SHA-256 with its HMAC, from one implementation. */
+export interface CryptoPrimitives {
+  readonly name: string;
+  /** A fresh X25519 secret key from the platform CSPRNG. */
+  x25519SecretKey(): Uint8Array;
+  x25519PublicKey(secretKey: Uint8Array): Uint8Array;
+  /** The shared secret; throws (anything) for a low-order public key. */
+  x25519(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /** Ciphertext ‖ 16-byte tag. */
+  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** The plaintext; throws (anything) when authentication fails. */
+  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array;
+  sha256(parts: readonly Uint8Array[]): Uint8Array;
+  hmacSha256(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array;
+}
+
+export const NOBLE_PRIMITIVES: CryptoPrimitives = Object.freeze({
+  name: 'noble',
+  x25519SecretKey: () => x25519.utils.randomSecretKey(),
+  x25519PublicKey: (secretKey: Uint8Array) => x25519.getPublicKey(secretKey),
+  x25519: (secretKey: Uint8Array, publicKey: Uint8Array) =>
+    x25519.getSharedSecret(secretKey, publicKey),
+  seal: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array) =>
+    chacha20poly1305(key, nonce, ad).encrypt(plaintext),
+  open: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array) =>
+    chacha20poly1305(key, nonce, ad).decrypt(ciphertext),
+  sha256(parts: readonly Uint8Array[]): Uint8Array {
+    const state = sha256.create();
+    for (const part of parts) state.update(part);
+    return state.digest();
+  },
+  hmacSha256(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+    const state = hmac.create(sha256, key);
+    for (const part of parts) state.update(part);
+    return state.digest();
+  },
+});
+
+let primitives: CryptoPrimitives = NOBLE_PRIMITIVES;
+
+/** Which primitives every Noise operation uses from now on (Node installs native ones). */
+export function useCryptoPrimitives(next: CryptoPrimitives): void {
+  primitives = next;
+}
+
+export function cryptoPrimitives(): CryptoPrimitives {
+  return primitives;
+}
 
 /** Bytes in an X25519 public key, secret key and shared secret. */
 export const DHLEN = 32;
@@ -28,30 +80,35 @@ export type KeyPair = { secretKey: Uint8Array; publicKey: Uint8Array };
 
 /** A fresh X25519 key pair from the platform CSPRNG (`crypto.getRandomValues`). */
 export function generateKeyPair(): KeyPair {
-  const secretKey = x25519.utils.randomSecretKey();
-  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+  const secretKey = primitives.x25519SecretKey();
+  return { secretKey, publicKey: primitives.x25519PublicKey(secretKey) };
 }
 
 /** The X25519 key pair for a stored 32-byte secret (e.g. an egress key loaded from disk). */
 export function keyPairFromSecret(secret: Uint8Array): KeyPair {
   assertKey('secret', secret, DHLEN);
   const secretKey = secret.slice();
-  return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
+  return { secretKey, publicKey: primitives.x25519PublicKey(secretKey) };
 }
 
 /**
- * X25519. noble refuses low-order public keys (they would yield an all-zero
- * secret that an attacker can predict); that is the peer's fault, so it is a
- * key error, never a crash.
+ * X25519. A low-order public key would yield an all-zero secret that an attacker can predict:
+ * noble refuses it, and an all-zero result is refused here whatever the primitives did; that is
+ * the peer's fault, so it is a key error, never a crash.
  */
 export function dh(secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   assertKey('secretKey', secretKey, DHLEN);
   assertKey('publicKey', publicKey, DHLEN);
+  let shared: Uint8Array;
   try {
-    return x25519.getSharedSecret(secretKey, publicKey);
+    shared = primitives.x25519(secretKey, publicKey);
   } catch {
     throw new NoiseError('ERR_NOISE_KEY', 'DH failed: the public key has low order');
   }
+  if (shared.every((byte) => byte === 0)) {
+    throw new NoiseError('ERR_NOISE_KEY', 'DH failed: the public key has low order');
+  }
+  return shared;
 }
 
 /** Spec §12.3: 32 bits of zeros, then the 64-bit counter little-endian. */
@@ -67,7 +124,7 @@ export function encrypt(
   ad: Uint8Array,
   plaintext: Uint8Array,
 ): Uint8Array {
-  return chacha20poly1305(key, chachaPolyNonce(n), ad).encrypt(plaintext);
+  return primitives.seal(key, chachaPolyNonce(n), ad, plaintext);
 }
 
 export function decrypt(
@@ -83,7 +140,7 @@ export function decrypt(
     );
   }
   try {
-    return chacha20poly1305(key, chachaPolyNonce(n), ad).decrypt(ciphertext);
+    return primitives.open(key, chachaPolyNonce(n), ad, ciphertext);
   } catch {
     throw new NoiseError('ERR_NOISE_DECRYPT', 'ciphertext failed authentication');
   }
@@ -104,7 +161,7 @@ export interface NoiseHash {
   hmac(key: Uint8Array, ...parts: readonly Uint8Array[]): Uint8Array;
 }
 
-function noiseHash(name: HashName, fn: typeof sha256 | typeof blake2s): NoiseHash {
+function noiseHash(name: HashName, fn: typeof blake2s): NoiseHash {
   return Object.freeze({
     name,
     hash(...parts: readonly Uint8Array[]): Uint8Array {
@@ -120,5 +177,11 @@ function noiseHash(name: HashName, fn: typeof sha256 | typeof blake2s): NoiseHas
   });
 }
 
-export const SHA256: NoiseHash = noiseHash('SHA256', sha256);
+/** SHA-256 through the installed primitives (the tunnel's hash). */
+export const SHA256: NoiseHash = Object.freeze({
+  name: 'SHA256',
+  hash: (...parts: readonly Uint8Array[]) => primitives.sha256(parts),
+  hmac: (key: Uint8Array, ...parts: readonly Uint8Array[]) => primitives.hmacSha256(key, parts),
+});
+/** BLAKE2s, always @noble's (only the test vectors use it). */
 export const BLAKE2S: NoiseHash = noiseHash('BLAKE2s', blake2s);
