@@ -93,13 +93,12 @@ export function serveTunnel(
         abort(WS_CLOSE.normal, admissionRefusalError(verdict.reason).code, verdict.message);
         return;
       }
+      // Held at once, so that any failure below releases it with the connection.
+      if (verdict !== undefined) pass = verdict.pass;
       const { response, session: opened } = responder.writeResponse();
       sender.send(response);
       session = opened;
-      if (verdict !== undefined) {
-        metrics.admissions.inc({ result: 'admitted' });
-        pass = verdict.pass;
-      }
+      if (verdict !== undefined) metrics.admissions.inc({ result: 'admitted' });
     } catch (err) {
       const { code, message: text } = failureOf(err);
       metrics.handshakeFailures.inc({ endpoint, code });
