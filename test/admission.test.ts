@@ -10,7 +10,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startEgressServer, type EgressServer } from '../egress/server.ts';
-import type { AdmissionOptions } from '../egress/admission-gate.ts';
+import { AdmissionGate, type AdmissionOptions } from '../egress/admission-gate.ts';
 import { TunnelClient } from '../mesh/tunnel-client.ts';
 import { readAll } from '../mesh/test/read-all.ts';
 import {
@@ -148,6 +148,38 @@ async function echoOnce(client: TunnelClient): Promise<string> {
   await writer.close().catch(() => undefined);
   return new TextDecoder().decode(value);
 }
+
+describe('the egress’s token table (egress/admission-gate.ts)', () => {
+  it('is bounded: a full table refuses new tokens until expired ones with no tunnel go', () => {
+    let now = Date.now();
+    const gate = new AdmissionGate(
+      { keys: [signer.publicKey], maxTokens: 2, clockSkewSeconds: 0, now: () => now },
+      egressKey.publicKey,
+    );
+    const payload = (bytes: Uint8Array) => encodeHandshakeItems([['admission-token', bytes]]);
+    const soon = Math.floor(now / 1000) + 60;
+    const first = gate.admit(payload(token({ expires: soon })));
+    const second = gate.admit(payload(token({ expires: soon })));
+    expect([first.admitted, second.admitted]).toEqual([true, true]);
+    expect(gate.admit(payload(token()))).toMatchObject({ admitted: false, reason: 'exhausted' });
+    // Expired, but the first is still held by its tunnel: only the second's place frees.
+    now += 120_000;
+    if (second.admitted) second.pass.release();
+    expect(gate.admit(payload(token())).admitted).toBe(true);
+    expect(gate.tokens).toBe(2);
+    expect(gate.admit(payload(token()))).toMatchObject({ admitted: false, reason: 'exhausted' });
+    if (first.admitted) first.pass.release();
+    expect(gate.tokens).toBe(1);
+  });
+
+  it('refuses a payload that lies about its item lengths as malformed', () => {
+    const gate = new AdmissionGate({ keys: [signer.publicKey] }, egressKey.publicKey);
+    const items = encodeHandshakeItems([['admission-token', token()]]);
+    items[1] = 0xff; // the first item now claims more bytes than follow
+    expect(gate.admit(items)).toMatchObject({ admitted: false, reason: 'malformed' });
+    expect(gate.admit(new Uint8Array([0x01, 0x05]))).toMatchObject({ reason: 'malformed' });
+  });
+});
 
 describe('tokens and payloads (protocol/admission.ts, server-kit/admission-keys.ts)', () => {
   it('round-trips a token and a key file, and finds a refusal in a response payload', () => {
