@@ -7,9 +7,8 @@
  */
 import { build, type Plugin } from 'esbuild';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { serveFiles, type ServedFile } from '../file-server.ts';
 
 const modules = new URL('../../../node_modules/', import.meta.url);
 const JS = 'text/javascript; charset=utf-8';
@@ -78,7 +77,7 @@ export async function startWebProxyFrontEnd(): Promise<WebProxyFrontEnd> {
     bundle('./front-page.ts'),
     bundle('./transport-adapter.ts'),
   ]);
-  const files = new Map<string, { body: Buffer | string; type: string }>([
+  const files = new Map<string, ServedFile>([
     ['/', { body: FRONT_HTML, type: 'text/html; charset=utf-8' }],
     ['/front.js', { body: frontJs, type: JS }],
     ['/epoxy/bare-mux-adapter.js', { body: adapterJs, type: JS }],
@@ -86,32 +85,10 @@ export async function startWebProxyFrontEnd(): Promise<WebProxyFrontEnd> {
   for (const [path, file] of Object.entries(VENDOR)) {
     files.set(path, { body: await readFile(new URL(file, modules)), type: JS });
   }
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://front-end').pathname;
-    requests.push(path);
-    const entry = files.get(path);
-    if (entry === undefined || req.method !== 'GET') {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': entry.type, 'cache-control': 'no-store' }).end(entry.body);
-  });
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await serveFiles(files);
   return {
-    pageUrl: (wispUrl, v2) =>
-      `http://127.0.0.1:${port}/?wisp=${encodeURIComponent(wispUrl)}&v2=${v2 ? 1 : 0}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    pageUrl: (wispUrl, v2) => `${server.url}?wisp=${encodeURIComponent(wispUrl)}&v2=${v2 ? 1 : 0}`,
+    requests: server.requests,
+    close: () => server.close(),
   };
 }

@@ -3,8 +3,7 @@
  * title and text, a stylesheet, a script and a PNG image (subresources the proxy must fetch
  * through Wisp too), and a second page linked from the first.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { serveFiles, type FileServer, type ServedFile } from '../file-server.ts';
 import { crc32, deflateSync } from 'node:zlib';
 
 export const PAGE_TITLE = 'Wisp interop origin';
@@ -44,7 +43,7 @@ function solidPng(width: number, height: number): Buffer {
   ]);
 }
 
-const FILES = new Map<string, { body: string | Buffer; type: string }>([
+const FILES = new Map<string, ServedFile>([
   [
     '/',
     {
@@ -75,42 +74,8 @@ const FILES = new Map<string, { body: string | Buffer; type: string }>([
   ['/image.png', { type: 'image/png', body: solidPng(IMAGE_WIDTH, IMAGE_HEIGHT) }],
 ]);
 
-export interface OriginSite {
-  /** `http://127.0.0.1:PORT/` */
-  readonly url: string;
-  readonly port: number;
-  /** Every path requested, in order. */
-  readonly requests: string[];
-  close(): Promise<void>;
-}
+export type OriginSite = FileServer;
 
-export async function startOriginSite(): Promise<OriginSite> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://origin').pathname;
-    requests.push(path);
-    const file = FILES.get(path);
-    if (file === undefined || req.method !== 'GET') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(file.body);
-  });
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    port,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+export function startOriginSite(): Promise<OriginSite> {
+  return serveFiles(FILES);
 }

@@ -6,9 +6,8 @@
  */
 import { build, type Plugin } from 'esbuild';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { serveFiles, type FileServer, type ServedFile } from '../file-server.ts';
 
 const modules = new URL('../../../node_modules/', import.meta.url);
 
@@ -50,13 +49,7 @@ const vendorImports: Plugin = {
 const PAGE_HTML =
   '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="/page.js"></script>';
 
-export interface InteropSite {
-  /** `http://127.0.0.1:PORT/` */
-  readonly url: string;
-  /** Every path requested. */
-  readonly requests: string[];
-  close(): Promise<void>;
-}
+export type InteropSite = Omit<FileServer, 'port'>;
 
 export async function startInteropSite(): Promise<InteropSite> {
   const bundle = await build({
@@ -71,38 +64,12 @@ export async function startInteropSite(): Promise<InteropSite> {
   });
   const pageJs = bundle.outputFiles[0]?.text;
   if (pageJs === undefined) throw new Error('esbuild wrote nothing for page.ts');
-  const files = new Map<string, { body: Buffer | string; type: string }>([
+  const files = new Map<string, ServedFile>([
     ['/', { body: PAGE_HTML, type: 'text/html; charset=utf-8' }],
     ['/page.js', { body: pageJs, type: 'text/javascript; charset=utf-8' }],
   ]);
   for (const [path, { file, type }] of Object.entries(VENDOR)) {
     files.set(path, { body: await readFile(file), type });
   }
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://site').pathname;
-    requests.push(path);
-    const entry = files.get(path);
-    if (entry === undefined || req.method !== 'GET') {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': entry.type, 'cache-control': 'no-store' }).end(entry.body);
-  });
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return serveFiles(files);
 }
