@@ -3,7 +3,11 @@
  * CPU time and memory can be read from /proc: ours as `bu signaling` from dist/ (npm run
  * build), and the stock `peer` package through bench/servers/peer-server.mjs.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bytesToBase64url } from '../../protocol/bytes.ts';
+import { generateKeyPair } from '../../protocol/noise/crypto-suite.ts';
 import { BENCH_DIR, REPO_DIR } from './args.ts';
 import { startChild, type Child } from './proc.ts';
 
@@ -62,6 +66,12 @@ export async function startSignaling(
         '--port',
         '0',
         ...OUR_BENCH_FLAGS,
+        // As deployed: one egress listed, so every match signs an admission token for it
+        // (nothing dials it), with the key kept out of the working directory.
+        '--egress',
+        `bench=ws://127.0.0.1:9/#${bytesToBase64url(generateKeyPair().publicKey)}`,
+        '--admission-key-file',
+        join(mkdtempSync(join(tmpdir(), 'bu-bench-admission-')), 'admission-key.json'),
         ...extraFlags,
       ],
       { ready: /listening on http:\/\/127\.0\.0\.1:(\d+)\// },
